@@ -1,0 +1,220 @@
+/**
+ * A small REST client for the Kubernetes API on Deno's `fetch`.
+ *
+ * Every request, watches included, first takes a token from one client-side token bucket
+ * (`--kube-api-qps` / `--kube-api-burst`) and is reported to an observer, which is how
+ * `rest_client_requests_total{code,method,host}` is counted.
+ *
+ * Why not `@kubernetes/client-node` at run time: importing it costs about 66 MiB of RSS and
+ * 1.2 s of start-up (measured in Deno 2.9.6: 114 MiB and 1.4 s for a script that only builds a
+ * `KubeConfig`, against 48 MiB and 0.2 s without it), which would spend half the operator's memory
+ * budget before it caches anything. Its model types are still used, as type-only imports.
+ *
+ * @module
+ */
+import type { Connection } from "./kubeconfig.ts";
+import { TokenBucket } from "./token_bucket.ts";
+
+/** Receives one call per finished request (HTTP status as text, or `<error>`). */
+export type RequestObserver = (method: string, code: string, host: string) => void;
+
+/** Options for {@linkcode KubeClient}. */
+export interface KubeClientOptions {
+  /** Sustained requests per second; `<= 0` turns the limiter off. @default 50 */
+  qps?: number;
+  /** Requests allowed in a burst above `qps`. @default 100 */
+  burst?: number;
+  /** Sent as `User-Agent`, shown in API server audit logs. */
+  userAgent?: string;
+  /** Called once per finished request. */
+  observer?: RequestObserver;
+}
+
+/** Query parameters; `undefined` values are left out. */
+export type Query = Record<string, string | number | boolean | undefined>;
+
+/** Options of one request. */
+export interface RequestInit {
+  query?: Query;
+  body?: unknown;
+  /** Defaults to `application/json` when there is a body. */
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** A `metav1.Status` returned by the API server with an error. */
+export interface Status {
+  kind?: string;
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { causes?: { field?: string; message?: string; reason?: string }[] };
+}
+
+/**
+ * The API server answered with an error status, or could not be reached (`code` 0).
+ * Retryable when `code` is 0, 429 or 5xx; a conflict (409) is retryable by re-reading.
+ */
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    readonly status?: Status,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+
+  /** True when the same request may succeed later without any change. */
+  get retryable(): boolean {
+    return this.code === 0 || this.code === 429 || this.code >= 500;
+  }
+}
+
+/** One line of a watch stream. */
+export interface RawWatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: Record<string, unknown>;
+}
+
+/** A connection to one API server, shared by everything in the process. */
+export class KubeClient {
+  readonly #connection: Connection;
+  readonly #http: Deno.HttpClient;
+  readonly #limiter: TokenBucket;
+  readonly #observer: RequestObserver;
+  readonly #userAgent: string;
+  readonly #host: string;
+  #token?: { value: string; readAt: number };
+
+  constructor(connection: Connection, options: KubeClientOptions = {}) {
+    this.#connection = connection;
+    const tls: Deno.CreateHttpClientOptions = {};
+    if (connection.caPem) tls.caCerts = [connection.caPem];
+    if (connection.certPem && connection.keyPem) {
+      Object.assign(tls, { cert: connection.certPem, key: connection.keyPem });
+    }
+    this.#http = Deno.createHttpClient(tls);
+    this.#limiter = new TokenBucket({ rate: options.qps ?? 50, burst: options.burst ?? 100 });
+    this.#observer = options.observer ?? (() => {});
+    this.#userAgent = options.userAgent ?? "postgres-operator";
+    this.#host = new URL(connection.server).host;
+  }
+
+  /** The connection this client uses. */
+  get connection(): Connection {
+    return this.#connection;
+  }
+
+  /**
+   * Sends one request and decodes the JSON answer.
+   * @throws {ApiError} for any non-2xx answer or a network failure.
+   */
+  async request<T>(method: string, path: string, init: RequestInit = {}): Promise<T> {
+    const response = await this.#send(method, path, init);
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Opens a watch and yields its events until the server ends the stream or `signal` aborts.
+   * The caller owns reconnecting; an abort ends the iteration quietly.
+   * @throws {ApiError} when the watch cannot be opened or the stream breaks.
+   */
+  async *watch(path: string, query: Query, signal: AbortSignal): AsyncGenerator<RawWatchEvent> {
+    const response = await this.#send("GET", path, { query: { ...query, watch: true }, signal });
+    const body = response.body;
+    if (!body) return;
+    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = "";
+    try {
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        buffered += value;
+        let newline: number;
+        while ((newline = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          if (line.trim()) yield JSON.parse(line) as RawWatchEvent;
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      throw new ApiError(0, "StreamError", `Watch ${path} broke: ${error}`, undefined, {
+        cause: error,
+      });
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+  }
+
+  /** Closes pooled connections. */
+  close(): void {
+    this.#http.close();
+  }
+
+  async #send(method: string, path: string, init: RequestInit): Promise<Response> {
+    await this.#limiter.wait(init.signal);
+    const url = new URL(this.#connection.server + path);
+    for (const [key, value] of Object.entries(init.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = {
+      "Accept": "application/json",
+      "User-Agent": this.#userAgent,
+    };
+    const token = await this.#bearerToken();
+    if (token) headers["Authorization"] = `Bearer ${token}`;
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      headers["Content-Type"] = init.contentType ?? "application/json";
+      body = typeof init.body === "string" ? init.body : JSON.stringify(init.body);
+    }
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body,
+        signal: init.signal,
+        client: this.#http,
+      });
+    } catch (error) {
+      this.#observer(method, "<error>", this.#host);
+      if (init.signal?.aborted) throw init.signal.reason;
+      throw new ApiError(0, "NetworkError", `${method} ${path}: ${error}`, undefined, {
+        cause: error,
+      });
+    }
+    this.#observer(method, String(response.status), this.#host);
+    if (response.ok) return response;
+    const text = await response.text().catch(() => "");
+    let status: Status | undefined;
+    try {
+      status = JSON.parse(text) as Status;
+    } catch {
+      status = undefined;
+    }
+    throw new ApiError(
+      response.status,
+      status?.reason ?? response.statusText,
+      `${method} ${path}: ${status?.message ?? (text || response.statusText)}`,
+      status,
+    );
+  }
+
+  async #bearerToken(): Promise<string | undefined> {
+    if (this.#connection.token) return this.#connection.token;
+    const file = this.#connection.tokenFile;
+    if (!file) return undefined;
+    // Projected service-account tokens rotate; kubelet refreshes the file well before expiry.
+    if (!this.#token || Date.now() - this.#token.readAt > 60_000) {
+      this.#token = { value: (await Deno.readTextFile(file)).trim(), readAt: Date.now() };
+    }
+    return this.#token.value;
+  }
+}

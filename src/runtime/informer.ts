@@ -13,7 +13,7 @@
  * @module
  */
 import { Backoff, withBackoff } from "./backoff.ts";
-import type { KubeClient } from "./kube_client.ts";
+import { ApiError, type KubeClient } from "./kube_client.ts";
 import type { Logger } from "./logger.ts";
 import { type KubeObject, objectKey, type ResourceType } from "./resource.ts";
 import { Store } from "./store.ts";
@@ -132,7 +132,12 @@ export class Informer<T extends KubeObject> {
           break;
         }
         case "error":
-          log?.warn("Watch interrupted; resuming", { error: event.error });
+          log?.warn("Watch interrupted; resuming", {
+            error: event.error,
+            ...(event.error instanceof ApiError
+              ? { code: event.error.code, reason: event.error.reason }
+              : {}),
+          });
           break;
       }
     }

@@ -28,6 +28,8 @@ export interface KubeClientOptions {
   userAgent?: string;
   /** Called once per finished request. */
   observer?: RequestObserver;
+  /** Longest wait for the answer to a request that is not a watch. @default 30_000 */
+  timeoutMs?: number;
 }
 
 /** Query parameters; `undefined` values are left out. */
@@ -88,6 +90,7 @@ export class KubeClient {
   readonly #observer: RequestObserver;
   readonly #userAgent: string;
   readonly #host: string;
+  readonly #timeoutMs: number;
   #token?: { value: string; readAt: number };
 
   constructor(connection: Connection, options: KubeClientOptions = {}) {
@@ -102,6 +105,7 @@ export class KubeClient {
     this.#observer = options.observer ?? (() => {});
     this.#userAgent = options.userAgent ?? "postgres-operator";
     this.#host = new URL(connection.server).host;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
   }
 
   /** The connection this client uses. */
@@ -114,9 +118,19 @@ export class KubeClient {
    * @throws {ApiError} for any non-2xx answer or a network failure.
    */
   async request<T>(method: string, path: string, init: RequestInit = {}): Promise<T> {
-    const response = await this.#send(method, path, init);
-    const text = await response.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+    // A hung connection must not hang the caller: bound the whole exchange.
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    try {
+      const response = await this.#send(method, path, { ...init, signal });
+      const text = await response.text();
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch (error) {
+      if (timeout.aborted && !init.signal?.aborted) {
+        throw new ApiError(0, "Timeout", `${method} ${path}: no answer in ${this.#timeoutMs} ms`);
+      }
+      throw error;
+    }
   }
 
   /**

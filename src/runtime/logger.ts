@@ -25,13 +25,15 @@ export interface LoggerOptions {
 
 /** A logger with fixed context fields; `child()` adds more. */
 export class Logger {
+  readonly #level: LogLevel;
   readonly #min: number;
   readonly #format: "json" | "text";
   readonly #write: (line: string) => void;
   readonly #fields: Fields;
 
   constructor(options: LoggerOptions = {}, fields: Fields = {}) {
-    this.#min = SEVERITY[options.level ?? "info"];
+    this.#level = options.level ?? "info";
+    this.#min = SEVERITY[this.#level];
     this.#format = options.format ?? (Deno.stderr.isTerminal() ? "text" : "json");
     const encoder = new TextEncoder();
     this.#write = options.write ?? ((line) => Deno.stderr.writeSync(encoder.encode(line + "\n")));
@@ -40,13 +42,9 @@ export class Logger {
 
   /** A logger that adds `fields` to every line. */
   child(fields: Fields): Logger {
-    const child = Object.create(Logger.prototype) as Logger;
-    return Object.assign(
-      child,
-      new Logger(
-        { level: levelOf(this.#min), format: this.#format, write: this.#write },
-        { ...this.#fields, ...fields },
-      ),
+    return new Logger(
+      { level: this.#level, format: this.#format, write: this.#write },
+      { ...this.#fields, ...fields },
     );
   }
 
@@ -77,8 +75,4 @@ export class Logger {
       this.#write(`${ts} ${level.toUpperCase().padEnd(5)} ${message}${extra ? " " + extra : ""}`);
     }
   }
-}
-
-function levelOf(severity: number): LogLevel {
-  return (Object.keys(SEVERITY) as LogLevel[]).find((l) => SEVERITY[l] === severity) ?? "info";
 }

@@ -83,7 +83,9 @@ export async function* watcher<T extends KubeObject>(
       }
       const idle = new AbortController();
       const idleMs = options.idleTimeoutMs ?? 120_000;
-      let timer = setTimeout(() => idle.abort(), idleMs);
+      const stalled = () =>
+        new WatchStalledError(`Watch of ${type.plural} silent for ${idleMs} ms`);
+      let timer = setTimeout(() => idle.abort(stalled()), idleMs);
       try {
         const events = client.watch(path, {
           ...selectors,
@@ -94,7 +96,7 @@ export async function* watcher<T extends KubeObject>(
         }, AbortSignal.any([signal, idle.signal]));
         for await (const event of events) {
           clearTimeout(timer);
-          timer = setTimeout(() => idle.abort(), idleMs);
+          timer = setTimeout(() => idle.abort(stalled()), idleMs);
           if (event.type === "ERROR") {
             const status = event.object as Status;
             throw new ApiError(
@@ -113,12 +115,8 @@ export async function* watcher<T extends KubeObject>(
       } finally {
         clearTimeout(timer);
       }
-      if (idle.signal.aborted && !signal.aborted) {
-        yield {
-          type: "error",
-          error: new WatchStalledError(`Watch of ${type.plural} silent for ${idleMs} ms`),
-        };
-      }
+      // The stream ended quietly: either the server closed it (reopen) or it stalled.
+      if (idle.signal.aborted && !signal.aborted) throw idle.signal.reason;
     } catch (error) {
       if (signal.aborted) return;
       if (error instanceof ApiError && error.code === 410) resourceVersion = undefined;

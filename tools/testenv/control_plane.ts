@@ -38,6 +38,7 @@ export class ControlPlane implements AsyncDisposable {
   #apiServer?: ManagedProcess;
   #apiServerArgs: string[] = [];
   #client?: KubeClient;
+  #etcdUrl = "";
 
   private constructor(
     /** Temporary folder with certificates, kubeconfig and one log file per process. */
@@ -95,7 +96,7 @@ export class ControlPlane implements AsyncDisposable {
     await Deno.writeTextFile(kubeconfigPath, kubeconfigYaml(connection));
     const plane = new ControlPlane(dir, mode, server, connection, kubeconfigPath);
     try {
-      const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+      const etcdUrl = plane.#etcdUrl = `http://127.0.0.1:${etcdPort}`;
       const peerUrl = `http://127.0.0.1:${peerPort}`;
       plane.#spawn("etcd", await binaryPath("etcd"), [
         `--data-dir=${dir}/etcd`,
@@ -182,6 +183,23 @@ export class ControlPlane implements AsyncDisposable {
   async restartApiServer(): Promise<void> {
     await this.#apiServer?.stop();
     await this.#startApiServer();
+  }
+
+  /**
+   * Compacts etcd's history up to its current revision, so that watches and lists from any
+   * older resourceVersion are answered with 410 Gone (when they reach etcd).
+   */
+  async compactEtcd(): Promise<void> {
+    const call = async (api: string, body: unknown) => {
+      const response = await fetch(`${this.#etcdUrl}/v3/kv/${api}`, {
+        method: "POST",
+        body: JSON.stringify(body),
+      });
+      if (!response.ok) throw new Error(`etcd ${api}: ${await response.text()}`);
+      return await response.json();
+    };
+    const { header } = await call("range", { key: btoa("compact-probe") });
+    await call("compaction", { revision: header.revision, physical: true });
   }
 
   /** The PIDs of every process still running. */

@@ -7,4 +7,5 @@ export { binaryPath, ensureAll, pinnedVersions } from "./binaries.ts";
 export { ControlPlane, type ControlPlaneOptions, freePorts } from "./control_plane.ts";
 export { eventually } from "./eventually.ts";
 export { ManagedProcess } from "./process.ts";
+export { type OperatorProcess, startOperator } from "./operator.ts";
 export { TcpProxy } from "./tcp_proxy.ts";

@@ -1,0 +1,192 @@
+/**
+ * Command-line flags, named as controller-runtime's scaffolded `main.go` names them.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { LogLevel } from "../runtime/logger.ts";
+
+/** Parsed and validated flags. */
+export interface Flags {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  kubeApiQps: number;
+  kubeApiBurst: number;
+  maxConcurrentReconciles: number;
+  metricsBindAddress: string;
+  metricsSecure: boolean;
+  metricsCertDir?: string;
+  enableHttp2: boolean;
+  healthProbeBindAddress: string;
+  leaderElect: boolean;
+  leaderElectionId: string;
+  leaderElectionNamespace?: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  gracefulShutdownMs: number;
+  logLevel: LogLevel;
+  logFormat?: "json" | "text";
+  help: boolean;
+  version: boolean;
+}
+
+const BOOLEAN_FLAGS = ["metrics-secure", "enable-http2", "leader-elect", "help", "version"];
+
+/** Bad flags: the message is one line for the user; `main` exits 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Help text; defaults shown here are the ones `parseFlags` applies. */
+export const USAGE =
+  `postgres-operator: runs Database (database.example.com/v1) resources as PostgreSQL
+StatefulSets, with their Secrets and Services.
+
+Usage: postgres-operator [flags]
+
+Connection:
+  --kubeconfig PATH                  kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+  --context NAME                     kubeconfig context (default: current-context)
+  --namespace NAME                   watch only this namespace (default: all namespaces)
+  --kube-api-qps N                   client-side limit of API requests per second; <= 0 is off (default 50)
+  --kube-api-burst N                 burst above --kube-api-qps (default 100)
+
+Reconciling:
+  --max-concurrent-reconciles N      Database reconciles run in parallel (default 2)
+  --graceful-shutdown-timeout SECS   time for reconciles in flight to finish on SIGTERM (default 30)
+
+Serving:
+  --metrics-bind-address ADDR        metrics endpoint, e.g. :8443; 0 disables (default :8443)
+  --metrics-secure BOOL              serve metrics over HTTPS with TokenReview/SubjectAccessReview (default true)
+  --metrics-cert-dir DIR             folder with tls.crt and tls.key (default: self-signed in memory)
+  --enable-http2                     allow HTTP/2 on the metrics server (default false)
+  --health-probe-bind-address ADDR   /healthz and /readyz, e.g. :8081; 0 disables (default :8081)
+
+High availability:
+  --leader-elect                     elect a leader through a Lease before reconciling (default false)
+  --leader-election-id NAME          Lease name (default postgres-operator.example.com)
+  --leader-election-namespace NS     Lease namespace (default: own namespace in-cluster, else kubeconfig's)
+  --leader-elect-lease-duration SECS (default 15)
+  --leader-elect-renew-deadline SECS (default 10)
+  --leader-elect-retry-period SECS   (default 2)
+
+Logging:
+  --zap-log-level LEVEL              debug, info, warn or error (default info)
+  --log-format FORMAT                json or text (default: text on a terminal, else json)
+
+  --help                             show this help
+  --version                          print version and commit
+`;
+
+/**
+ * Parses argv.
+ * @throws {UsageError} for unknown flags or invalid values.
+ */
+export function parseFlags(argv: string[]): Flags {
+  // Go's boolean flags also take "--name=true|false"; node's parseArgs does not.
+  const explicit = new Map<string, boolean>();
+  const args = argv.filter((arg) => {
+    const match = arg.match(/^--([a-z0-9-]+)=(.*)$/);
+    if (!match || !BOOLEAN_FLAGS.includes(match[1]!)) return true;
+    if (match[2] !== "true" && match[2] !== "false") {
+      throw new UsageError(`--${match[1]} must be true or false, got "${match[2]}"`);
+    }
+    explicit.set(match[1]!, match[2] === "true");
+    return false;
+  });
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        "kubeconfig": { type: "string" },
+        "context": { type: "string" },
+        "namespace": { type: "string" },
+        "kube-api-qps": { type: "string" },
+        "kube-api-burst": { type: "string" },
+        "max-concurrent-reconciles": { type: "string" },
+        "graceful-shutdown-timeout": { type: "string" },
+        "metrics-bind-address": { type: "string" },
+        "metrics-secure": { type: "boolean" },
+        "metrics-cert-dir": { type: "string" },
+        "enable-http2": { type: "boolean" },
+        "health-probe-bind-address": { type: "string" },
+        "leader-elect": { type: "boolean" },
+        "leader-election-id": { type: "string" },
+        "leader-election-namespace": { type: "string" },
+        "leader-elect-lease-duration": { type: "string" },
+        "leader-elect-renew-deadline": { type: "string" },
+        "leader-elect-retry-period": { type: "string" },
+        "zap-log-level": { type: "string" },
+        "log-format": { type: "string" },
+        "help": { type: "boolean", short: "h" },
+        "version": { type: "boolean" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.split("\n")[0]} (see --help)`);
+  }
+  const str = (name: string) => values[name] as string | undefined;
+  const num = (name: string, fallback: number, min = -Infinity) => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(value) || value < min) {
+      throw new UsageError(
+        `--${name} must be a number${min > -Infinity ? ` >= ${min}` : ""}, got "${raw}"`,
+      );
+    }
+    return value;
+  };
+  const bool = (name: string, fallback: boolean) =>
+    explicit.get(name) ?? (values[name] === true ? true : fallback);
+  const logLevel = str("zap-log-level") ?? "info";
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    throw new UsageError(`--zap-log-level must be debug, info, warn or error, got "${logLevel}"`);
+  }
+  const logFormat = str("log-format");
+  if (logFormat !== undefined && logFormat !== "json" && logFormat !== "text") {
+    throw new UsageError(`--log-format must be json or text, got "${logFormat}"`);
+  }
+  const workers = num("max-concurrent-reconciles", 2, 1);
+  if (!Number.isInteger(workers)) {
+    throw new UsageError(`--max-concurrent-reconciles must be a whole number, got ${workers}`);
+  }
+  const flags: Flags = {
+    kubeApiQps: num("kube-api-qps", 50),
+    kubeApiBurst: num("kube-api-burst", 100, 0),
+    maxConcurrentReconciles: workers,
+    gracefulShutdownMs: num("graceful-shutdown-timeout", 30, 0) * 1000,
+    metricsBindAddress: str("metrics-bind-address") ?? ":8443",
+    metricsSecure: bool("metrics-secure", true),
+    enableHttp2: bool("enable-http2", false),
+    healthProbeBindAddress: str("health-probe-bind-address") ?? ":8081",
+    leaderElect: bool("leader-elect", false),
+    leaderElectionId: str("leader-election-id") ?? "postgres-operator.example.com",
+    leaseDurationMs: num("leader-elect-lease-duration", 15, 1) * 1000,
+    renewDeadlineMs: num("leader-elect-renew-deadline", 10, 1) * 1000,
+    retryPeriodMs: num("leader-elect-retry-period", 2, 0.1) * 1000,
+    logLevel: logLevel as LogLevel,
+    help: bool("help", false),
+    version: bool("version", false),
+  };
+  if (flags.renewDeadlineMs >= flags.leaseDurationMs) {
+    throw new UsageError("--leader-elect-renew-deadline must be shorter than the lease duration");
+  }
+  for (const name of ["kubeconfig", "context", "namespace", "leader-election-namespace"] as const) {
+    const value = str(name);
+    if (value !== undefined) Object.assign(flags, { [camel(name)]: value });
+  }
+  if (logFormat) flags.logFormat = logFormat;
+  const certDir = str("metrics-cert-dir");
+  if (certDir) flags.metricsCertDir = certDir;
+  return flags;
+}
+
+function camel(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

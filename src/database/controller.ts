@@ -1,0 +1,82 @@
+/**
+ * Wires the Database controller into a manager: `For(Database).Owns(Secret).Owns(Service)
+ * .Owns(StatefulSet)`, with the `spec.environment` field index of the course.
+ *
+ * @module
+ */
+import type { Controller } from "../runtime/controller.ts";
+import { EventRecorder } from "../runtime/events.ts";
+import type { Informer, InformerEvent } from "../runtime/informer.ts";
+import type { Manager } from "../runtime/manager.ts";
+import { CORE, type KubeObject } from "../runtime/resource.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "./labels.ts";
+import { DatabaseReconciler } from "./reconciler.ts";
+import type { Secret } from "./secret.ts";
+import type { Service } from "./service.ts";
+import type { StatefulSet } from "./statefulset.ts";
+import { type Database, DATABASE_RESOURCE } from "./types.ts";
+
+/** Name of the field index on `spec.environment`. */
+export const ENVIRONMENT_INDEX = "spec.environment";
+
+/** Options for {@linkcode setupDatabaseController}. */
+export interface DatabaseControllerOptions {
+  /** @default 2 */
+  maxConcurrentReconciles?: number;
+  /** `reportingInstance` of Events, e.g. the pod name. */
+  instance: string;
+}
+
+/** Adds the Database controller and the informers it needs to `manager`. */
+export function setupDatabaseController(
+  manager: Manager,
+  options: DatabaseControllerOptions,
+): Controller<Database> {
+  // Owned objects carry our managed-by label; caching only those keeps unrelated Secrets
+  // (and their memory) out of the process.
+  const owned = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` };
+  const databases = manager.informer<Database>(DATABASE_RESOURCE);
+  databases.store.indexField(
+    ENVIRONMENT_INDEX,
+    (db) => (db.spec?.environment ? [db.spec.environment] : []),
+  );
+  const secrets = manager.informer<Secret>(CORE.secrets, owned);
+  const services = manager.informer<Service>(CORE.services, owned);
+  const statefulSets = manager.informer<StatefulSet>(CORE.statefulSets, owned);
+  const reconciler = new DatabaseReconciler({
+    client: manager.client,
+    databases,
+    secrets,
+    services,
+    statefulSets,
+    events: new EventRecorder({
+      client: manager.client,
+      controller: "database.example.com/postgres-operator",
+      instance: options.instance,
+      logger: manager.logger,
+    }),
+    logger: manager.logger.child({ controller: "database" }),
+  });
+  return manager.controller<Database>({
+    name: "database",
+    for: databases,
+    owns: [secrets, services, statefulSets] as unknown as Informer<KubeObject>[],
+    reconcile: reconciler.reconcile,
+    maxConcurrentReconciles: options.maxConcurrentReconciles ?? 2,
+    predicate: needsReconcile,
+  });
+}
+
+/**
+ * Skips updates that only touched status (our own status writes among them), as
+ * controller-runtime's GenerationChanged predicate does, while still passing changes to
+ * labels, annotations, finalizers and deletion.
+ */
+export function needsReconcile(event: InformerEvent<Database>): boolean {
+  if (event.type !== "updated" || !event.old) return true;
+  const a = event.old.metadata;
+  const b = event.object.metadata;
+  return a.generation !== b.generation || a.deletionTimestamp !== b.deletionTimestamp ||
+    JSON.stringify([a.labels, a.annotations, a.finalizers]) !==
+      JSON.stringify([b.labels, b.annotations, b.finalizers]);
+}

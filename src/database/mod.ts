@@ -1,0 +1,45 @@
+/**
+ * The Database domain: names and types of the `database.example.com/v1` custom resource, the
+ * zod mirror of its CRD schema, and a Kubernetes quantity parser.
+ *
+ * @module
+ */
+
+export {
+  API_VERSION,
+  type Condition,
+  type Database,
+  DATABASE_RESOURCE,
+  type DatabaseEnvironment,
+  type DatabasePhase,
+  type DatabaseSpec,
+  type DatabaseStatus,
+  type DatabaseStorage,
+  ENVIRONMENTS,
+  FINALIZER,
+  GROUP,
+  type IntOrQuantity,
+  KIND,
+  LIST_KIND,
+  PHASES,
+  PLURAL,
+  type ResourceRequirements,
+  VERSION,
+} from "./types.ts";
+export {
+  databaseSpecSchema,
+  DEFAULT_IMAGE,
+  DEFAULT_REPLICAS,
+  DNS_SUBDOMAIN_PATTERN,
+  IDENTIFIER_PATTERN,
+  IMAGE_PATTERN,
+  LARGE_STORAGE_SIZE,
+  MAX_REPLICAS_WITHOUT_LARGE_STORAGE,
+  parseDatabaseSpec,
+  type ParseDatabaseSpecResult,
+  RESERVED_USERNAMES,
+  RESOURCE_QUANTITY_PATTERN,
+  RULE_MESSAGES,
+  SIZE_PATTERN,
+} from "./spec.ts";
+export { compareQuantities, isQuantity, parseQuantity, QuantityParseError } from "./quantity.ts";

@@ -1,0 +1,63 @@
+/**
+ * The credentials Secret `<name>-credentials`: username, password, database, and ready-made
+ * connection details. The password is created once and never replaced.
+ *
+ * @module
+ */
+import type { KubeObject } from "../runtime/resource.ts";
+import { ownedMetadata } from "./labels.ts";
+import type { Database, DatabaseSpec } from "./types.ts";
+
+/** A core/v1 Secret. */
+export interface Secret extends KubeObject {
+  type?: string;
+  data?: Record<string, string>;
+}
+
+/** PostgreSQL's port. */
+export const POSTGRES_PORT = 5432;
+
+/** `<name>-credentials`, as in the course. */
+export function secretName(db: Database): string {
+  return `${db.metadata.name}-credentials`;
+}
+
+/** `<name>.<namespace>.svc.cluster.local`. */
+export function serviceHost(db: Database): string {
+  return `${db.metadata.name}.${db.metadata.namespace}.svc.cluster.local`;
+}
+
+/** 32 URL-safe characters from a cryptographic random source (192 bits). */
+export function generatePassword(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+}
+
+/** The Secret as it should be, keeping `password` (plain text). */
+export function desiredSecret(db: Database, spec: DatabaseSpec, password: string): Secret {
+  const host = serviceHost(db);
+  const plain: Record<string, string> = {
+    username: spec.username,
+    password,
+    database: spec.databaseName,
+    host,
+    port: String(POSTGRES_PORT),
+    uri: `postgresql://${encodeURIComponent(spec.username)}:${encodeURIComponent(password)}@` +
+      `${host}:${POSTGRES_PORT}/${encodeURIComponent(spec.databaseName)}`,
+  };
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: ownedMetadata(db, secretName(db)),
+    type: "Opaque",
+    data: Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, btoa(v)])),
+  };
+}
+
+/** The password stored in a Secret, if it has a usable one. */
+export function passwordOf(secret: Secret | undefined): string | undefined {
+  const encoded = secret?.data?.password;
+  if (!encoded) return undefined;
+  const password = atob(encoded);
+  return password.length > 0 ? password : undefined;
+}

@@ -1,0 +1,115 @@
+/**
+ * The Database's reported state: phase, readiness, endpoint and the conditions `Ready`,
+ * `Progressing` and `Degraded`, computed from the cached StatefulSet.
+ *
+ * @module
+ */
+import { isSubset } from "../runtime/apply.ts";
+import { POSTGRES_PORT, secretName, serviceHost } from "./secret.ts";
+import type { StatefulSet } from "./statefulset.ts";
+import type { Condition, Database, DatabasePhase, DatabaseStatus } from "./types.ts";
+
+/** What the reconciler learned, for the status. */
+export type Observation =
+  | { kind: "invalid"; message: string }
+  | { kind: "error"; reason: string; message: string }
+  | {
+    kind: "deployed";
+    statefulSet?: StatefulSet;
+    replicas: number;
+    /** Set when the storage cannot grow as asked. */
+    storageProblem?: string;
+  };
+
+/** Whether the StatefulSet has caught up with its spec and all replicas are ready. */
+export function statefulSetReady(sts: StatefulSet | undefined, replicas: number): boolean {
+  if (!sts?.status || sts.metadata.generation === undefined) return false;
+  return (sts.status.observedGeneration ?? 0) >= sts.metadata.generation &&
+    (sts.status.readyReplicas ?? 0) >= replicas &&
+    (sts.status.updatedReplicas ?? 0) >= replicas;
+}
+
+/** The status a Database should have after this observation. */
+export function desiredStatus(db: Database, seen: Observation, now: Date): DatabaseStatus {
+  const generation = db.metadata.generation;
+  const old = db.status?.conditions ?? [];
+  const condition = (
+    type: string,
+    status: Condition["status"],
+    reason: string,
+    message: string,
+  ): Condition => {
+    const previous = old.find((c) => c.type === type);
+    const unchanged = previous?.status === status;
+    return {
+      type,
+      status,
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+      // Only a change of status moves the transition time (metav1.Condition semantics).
+      lastTransitionTime: unchanged
+        ? previous.lastTransitionTime
+        : now.toISOString().replace(/\.\d{3}Z$/, "Z"),
+      reason,
+      message,
+    };
+  };
+  const base = {
+    endpoint: `${serviceHost(db)}:${POSTGRES_PORT}`,
+    secretName: secretName(db),
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  };
+  if (seen.kind === "invalid") {
+    return {
+      ...base,
+      phase: "Failed",
+      ready: false,
+      readyReplicas: db.status?.readyReplicas ?? 0,
+      conditions: [
+        condition("Ready", "False", "InvalidSpec", seen.message),
+        condition("Progressing", "False", "InvalidSpec", "Waiting for a valid spec"),
+        condition("Degraded", "True", "InvalidSpec", seen.message),
+      ],
+    };
+  }
+  if (seen.kind === "error") {
+    return {
+      ...base,
+      phase: db.status?.phase === "Ready" ? "Ready" : "Creating",
+      ready: db.status?.ready ?? false,
+      readyReplicas: db.status?.readyReplicas ?? 0,
+      conditions: [
+        old.find((c) => c.type === "Ready") ??
+          condition("Ready", "False", "Reconciling", "Waiting for the first reconcile"),
+        condition("Progressing", "True", "Retrying", seen.message),
+        condition("Degraded", "True", seen.reason, seen.message),
+      ],
+    };
+  }
+  const readyReplicas = seen.statefulSet?.status?.readyReplicas ?? 0;
+  const ready = statefulSetReady(seen.statefulSet, seen.replicas);
+  const phase: DatabasePhase = ready ? "Ready" : "Creating";
+  const progress = `${readyReplicas}/${seen.replicas} replicas ready`;
+  return {
+    ...base,
+    phase,
+    ready,
+    readyReplicas,
+    conditions: [
+      ready
+        ? condition("Ready", "True", "DatabaseReady", `All ${seen.replicas} replicas are ready`)
+        : condition("Ready", "False", "Creating", progress),
+      ready
+        ? condition("Progressing", "False", "Reconciled", "The database matches its spec")
+        : condition("Progressing", "True", "RollingOut", progress),
+      seen.storageProblem
+        ? condition("Degraded", "True", "StorageResizeUnsupported", seen.storageProblem)
+        : condition("Degraded", "False", "AsExpected", "No problems found"),
+    ],
+  };
+}
+
+/** True when writing `next` would change what the server holds. */
+export function statusChanged(db: Database, next: DatabaseStatus): boolean {
+  const current = db.status ?? {};
+  return !(isSubset(next, current) && isSubset(current, next));
+}

@@ -1,0 +1,131 @@
+/**
+ * Kubernetes Events (events.k8s.io/v1) about the objects a controller manages, shown by
+ * `kubectl describe` and `kubectl events`.
+ *
+ * Guarantees: a hot loop cannot flood the API. Repeats of one event (same object, type, reason
+ * and note) within ten minutes update the first Event's `series` instead of creating new ones,
+ * at most once a minute; and each object may cause at most 25 Events in a burst, then one per
+ * five minutes (client-go's spam filter). Sending is best effort: failures are logged only.
+ *
+ * @module
+ */
+import type { KubeClient } from "./kube_client.ts";
+import type { Logger } from "./logger.ts";
+import { collectionPath, CORE, type KubeObject, objectPath } from "./resource.ts";
+import { TokenBucket } from "./token_bucket.ts";
+
+const REPEAT_WINDOW_MS = 10 * 60_000;
+const SERIES_UPDATE_MS = 60_000;
+
+/** Options for {@linkcode EventRecorder}. */
+export interface EventRecorderOptions {
+  client: KubeClient;
+  /** `reportingController`, e.g. `database.example.com/postgres-operator`. */
+  controller: string;
+  /** `reportingInstance`, e.g. the pod name. */
+  instance: string;
+  logger: Logger;
+}
+
+interface Sent {
+  name: string;
+  namespace: string;
+  count: number;
+  firstAt: number;
+  patchedAt: number;
+}
+
+/** Records Events; see the module documentation for its limits. */
+export class EventRecorder {
+  readonly #options: EventRecorderOptions;
+  readonly #sent = new Map<string, Sent>();
+  readonly #budgets = new Map<string, TokenBucket>();
+
+  constructor(options: EventRecorderOptions) {
+    this.#options = options;
+  }
+
+  /** Records that `action` on `regarding` happened, for `reason`. */
+  async record(
+    regarding: KubeObject,
+    type: "Normal" | "Warning",
+    reason: string,
+    action: string,
+    note: string,
+  ): Promise<void> {
+    const uid = regarding.metadata.uid ?? "";
+    const key = [uid, type, reason, note].join("\u0000");
+    const now = Date.now();
+    this.#forgetOld(now);
+    const namespace = regarding.metadata.namespace ?? "default";
+    try {
+      const repeat = this.#sent.get(key);
+      if (repeat) {
+        repeat.count++;
+        if (now - repeat.patchedAt < SERIES_UPDATE_MS) return;
+        repeat.patchedAt = now;
+        await this.#options.client.request(
+          "PATCH",
+          objectPath(CORE.events, repeat.namespace, repeat.name),
+          {
+            body: { series: { count: repeat.count, lastObservedTime: microTime(now) } },
+            contentType: "application/merge-patch+json",
+          },
+        );
+        return;
+      }
+      if (!this.#budget(uid).allow()) return;
+      const name = `${regarding.metadata.name}.${now.toString(16)}${randomSuffix()}`;
+      await this.#options.client.request("POST", collectionPath(CORE.events, namespace), {
+        body: {
+          apiVersion: "events.k8s.io/v1",
+          kind: "Event",
+          metadata: { name, namespace },
+          eventTime: microTime(now),
+          reportingController: this.#options.controller,
+          reportingInstance: this.#options.instance,
+          action,
+          reason,
+          note: note.slice(0, 1024),
+          type,
+          regarding: {
+            apiVersion: regarding.apiVersion,
+            kind: regarding.kind,
+            name: regarding.metadata.name,
+            namespace: regarding.metadata.namespace,
+            uid,
+            resourceVersion: regarding.metadata.resourceVersion,
+          },
+        },
+      });
+      this.#sent.set(key, { name, namespace, count: 1, firstAt: now, patchedAt: now });
+    } catch (error) {
+      this.#options.logger.debug("Event not recorded", { reason, error });
+    }
+  }
+
+  #budget(uid: string): TokenBucket {
+    let bucket = this.#budgets.get(uid);
+    if (!bucket) this.#budgets.set(uid, bucket = new TokenBucket({ rate: 1 / 300, burst: 25 }));
+    return bucket;
+  }
+
+  #forgetOld(now: number): void {
+    for (const [key, sent] of this.#sent) {
+      if (now - sent.firstAt > REPEAT_WINDOW_MS) this.#sent.delete(key);
+    }
+    // Full buckets carry no state worth keeping.
+    for (const [uid, bucket] of this.#budgets) {
+      if (bucket.tokens() >= 25) this.#budgets.delete(uid);
+    }
+  }
+}
+
+/** metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
+function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+function randomSuffix(): string {
+  return Math.floor(Math.random() * 0xfffff).toString(16);
+}

@@ -1,0 +1,294 @@
+/**
+ * Database specs that the CRD (in the API server) and the zod mirror must both accept or both
+ * reject, each rejection naming the same field.
+ *
+ * `field` is spelled as the API server reports it (`spec.storage.size`), so a cluster test can
+ * check that the server's error message contains it. Each invalid spec breaks exactly one rule,
+ * so that field is the only one either side can name.
+ *
+ * @module
+ */
+
+/** The course's `valid-db` spec, which the other cases vary. */
+const base = {
+  image: "postgres:17",
+  replicas: 1,
+  databaseName: "mydb",
+  username: "admin",
+  storage: { size: "10Gi" },
+};
+
+/** `base` without some of its top-level fields. */
+function without(...keys: (keyof typeof base)[]): Record<string, unknown> {
+  const spec: Record<string, unknown> = structuredClone(base);
+  for (const key of keys) delete spec[key];
+  return spec;
+}
+
+/** `base` with some top-level fields replaced. */
+function withFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return { ...structuredClone(base), ...fields };
+}
+
+/** `base` with its storage replaced. */
+function withStorage(storage: Record<string, unknown>): Record<string, unknown> {
+  return withFields({ storage });
+}
+
+const DIGEST = "sha256:" + "0123456789abcdef".repeat(4);
+
+/** Specs both sides accept. Defaults (`image`, `replicas`) apply where they are left out. */
+export const validSpecs: { name: string; spec: Record<string, unknown> }[] = [
+  { name: "the course's valid-db", spec: base },
+  { name: "only the required fields, so both defaults apply", spec: without("image", "replicas") },
+  {
+    name: "a versioned alpine image with a storage class",
+    spec: withFields({
+      image: "postgres:16.4-alpine",
+      storage: { size: "20Gi", storageClass: "standard" },
+    }),
+  },
+  {
+    name: "an image pinned by digest",
+    spec: withFields({ image: `docker.io/library/postgres@${DIGEST}` }),
+  },
+  {
+    name: "a tagged and pinned image in a registry with a port",
+    spec: withFields({ image: `localhost:5000/team/postgres:17@${DIGEST}` }),
+  },
+  {
+    name: "a production database from another registry with resources",
+    spec: withFields({
+      image: "ghcr.io/cloudnative-pg/postgresql:17",
+      replicas: 3,
+      environment: "production",
+      storage: { size: "100Gi", storageClass: "fast-ssd.example.com" },
+      resources: {
+        requests: { cpu: "500m", memory: "1Gi" },
+        limits: { cpu: 2, memory: "2Gi" },
+      },
+    }),
+  },
+  {
+    name: "5 replicas with 10Gi, the most without large storage",
+    spec: withFields({ replicas: 5 }),
+  },
+  {
+    name: "6 replicas with exactly 50Gi",
+    spec: withFields({ replicas: 6, storage: { size: "50Gi" } }),
+  },
+  {
+    name: "6 replicas with 50Gi written in plain bytes",
+    spec: withFields({ replicas: 6, storage: { size: "53687091200" } }),
+  },
+  {
+    name: "10 replicas with a size in exponent form",
+    spec: withFields({ replicas: 10, storage: { size: "1e12" } }),
+  },
+  {
+    name: "63-character identifiers with underscores and digits",
+    spec: withFields({
+      databaseName: "_" + "a1".repeat(31),
+      username: "app_user_" + "x".repeat(54),
+    }),
+  },
+  {
+    name: "usernames that only resemble reserved ones",
+    spec: withFields({ username: "postgres_admin", databaseName: "postgres" }),
+  },
+  { name: "a username pg without underscore", spec: withFields({ username: "pg" }) },
+  { name: "a development environment", spec: withFields({ environment: "development" }) },
+  { name: "a staging environment", spec: withFields({ environment: "staging" }) },
+  {
+    name: "null optional fields, pruned before defaulting",
+    spec: withFields({
+      image: null,
+      replicas: null,
+      environment: null,
+      resources: { limits: { cpu: null } },
+      storage: { size: "1Gi", storageClass: null },
+    }),
+  },
+];
+
+/** Specs both sides reject, each naming `field`. */
+export const invalidSpecs: { name: string; spec: unknown; field: string }[] = [
+  { name: "no spec", spec: undefined, field: "spec" },
+  { name: "a spec that is a string", spec: "mydb", field: "spec" },
+  { name: "no databaseName", spec: without("databaseName"), field: "spec.databaseName" },
+  { name: "no username", spec: without("username"), field: "spec.username" },
+  { name: "no storage", spec: without("storage"), field: "spec.storage" },
+  { name: "no storage size", spec: withStorage({}), field: "spec.storage.size" },
+  {
+    name: "a storage size given as a number",
+    spec: withStorage({ size: 10 }),
+    field: "spec.storage.size",
+  },
+  {
+    name: "storage given as a string",
+    spec: withFields({ storage: "10Gi" }),
+    field: "spec.storage",
+  },
+  { name: "replicas 0", spec: withFields({ replicas: 0 }), field: "spec.replicas" },
+  { name: "replicas 11", spec: withFields({ replicas: 11 }), field: "spec.replicas" },
+  { name: "replicas 2.5", spec: withFields({ replicas: 2.5 }), field: "spec.replicas" },
+  {
+    name: "replicas given as a string",
+    spec: withFields({ replicas: "3" }),
+    field: "spec.replicas",
+  },
+  { name: "an image given as a number", spec: withFields({ image: 17 }), field: "spec.image" },
+  { name: "an nginx image", spec: withFields({ image: "nginx:latest" }), field: "spec.image" },
+  { name: "a mysql image", spec: withFields({ image: "mysql:8" }), field: "spec.image" },
+  {
+    name: "postgres only in the tag",
+    spec: withFields({ image: "redis:postgres" }),
+    field: "spec.image",
+  },
+  {
+    name: "postgres only in the registry host",
+    spec: withFields({ image: "postgres.example.com/nginx:1" }),
+    field: "spec.image",
+  },
+  { name: "an empty image", spec: withFields({ image: "" }), field: "spec.image" },
+  {
+    name: "an image longer than 256 characters",
+    spec: withFields({ image: `registry.example.com/${"a/".repeat(120)}postgres:17` }),
+    field: "spec.image",
+  },
+  {
+    name: "a size that is not a quantity",
+    spec: withStorage({ size: "ten gigs" }),
+    field: "spec.storage.size",
+  },
+  { name: "a zero size", spec: withStorage({ size: "0Gi" }), field: "spec.storage.size" },
+  { name: "a negative size", spec: withStorage({ size: "-10Gi" }), field: "spec.storage.size" },
+  {
+    name: "6 replicas with 10Gi",
+    spec: withFields({ replicas: 6 }),
+    field: "spec.storage.size",
+  },
+  {
+    name: "7 replicas with one byte short of 50Gi",
+    spec: withFields({ replicas: 7, storage: { size: "53687091199" } }),
+    field: "spec.storage.size",
+  },
+  {
+    name: "a storage class that is not a DNS subdomain",
+    spec: withStorage({ size: "10Gi", storageClass: "Fast_SSD" }),
+    field: "spec.storage.storageClass",
+  },
+  {
+    name: "a 64-character databaseName",
+    spec: withFields({ databaseName: "d".repeat(64) }),
+    field: "spec.databaseName",
+  },
+  {
+    name: "a databaseName with capitals and a dash",
+    spec: withFields({ databaseName: "My-DB" }),
+    field: "spec.databaseName",
+  },
+  {
+    name: "a databaseName starting with a digit",
+    spec: withFields({ databaseName: "1abc" }),
+    field: "spec.databaseName",
+  },
+  {
+    name: "an empty databaseName",
+    spec: withFields({ databaseName: "" }),
+    field: "spec.databaseName",
+  },
+  {
+    name: "the username postgres",
+    spec: withFields({ username: "postgres" }),
+    field: "spec.username",
+  },
+  { name: "a pg_ username", spec: withFields({ username: "pg_monitor" }), field: "spec.username" },
+  { name: "the username public", spec: withFields({ username: "public" }), field: "spec.username" },
+  {
+    name: "the username current_user",
+    spec: withFields({ username: "current_user" }),
+    field: "spec.username",
+  },
+  {
+    name: "a username with capitals",
+    spec: withFields({ username: "Admin" }),
+    field: "spec.username",
+  },
+  {
+    name: "a 64-character username",
+    spec: withFields({ username: "u".repeat(64) }),
+    field: "spec.username",
+  },
+  {
+    name: "an unknown environment",
+    spec: withFields({ environment: "qa" }),
+    field: "spec.environment",
+  },
+  {
+    name: "a resource limit that is not a quantity",
+    spec: withFields({ resources: { limits: { memory: "lots" } } }),
+    field: "spec.resources.limits.memory",
+  },
+  {
+    name: "a fractional number as a resource request",
+    spec: withFields({ resources: { requests: { cpu: 0.5 } } }),
+    field: "spec.resources.requests.cpu",
+  },
+  // The API server rejects unknown fields only under `fieldValidation=Strict` (kubectl's
+  // default); with `Warn` or `Ignore` it prunes them and the object is accepted.
+  {
+    name: "an unknown field in spec",
+    spec: withFields({ backupSchedule: "@daily" }),
+    field: "spec.backupSchedule",
+  },
+  {
+    name: "an unknown field in spec.storage",
+    spec: withStorage({ size: "10Gi", class: "standard" }),
+    field: "spec.storage.class",
+  },
+];
+
+/** Updates that only the CRD's transition rules (CEL `oldSelf`) reject. */
+export const transitionCases: {
+  name: string;
+  oldSpec: Record<string, unknown>;
+  newSpec: Record<string, unknown>;
+  field: string;
+}[] = [
+  {
+    name: "renaming the database",
+    oldSpec: base,
+    newSpec: withFields({ databaseName: "otherdb" }),
+    field: "spec.databaseName",
+  },
+  {
+    name: "shrinking storage from 20Gi to 10Gi",
+    oldSpec: withStorage({ size: "20Gi" }),
+    newSpec: withStorage({ size: "10Gi" }),
+    field: "spec.storage.size",
+  },
+];
+
+/** Updates the transition rules allow. */
+export const allowedTransitions: {
+  name: string;
+  oldSpec: Record<string, unknown>;
+  newSpec: Record<string, unknown>;
+}[] = [
+  {
+    name: "growing storage from 10Gi to 20Gi",
+    oldSpec: base,
+    newSpec: withStorage({ size: "20Gi" }),
+  },
+  {
+    name: "rewriting 1Gi as 1024Mi",
+    oldSpec: withStorage({ size: "1Gi" }),
+    newSpec: withStorage({ size: "1024Mi" }),
+  },
+  {
+    name: "scaling and changing the image",
+    oldSpec: base,
+    newSpec: withFields({ replicas: 3, image: "postgres:17.2" }),
+  },
+];

@@ -1,0 +1,77 @@
+/**
+ * Runs the operator as a separate process against a control plane, exactly as
+ * `deno task start` does: `deno run -P=operator main.ts`, i.e. the same permission set that
+ * `deno task compile` bakes into the binary.
+ *
+ * @module
+ */
+import type { ControlPlane } from "./control_plane.ts";
+import { freePorts } from "./control_plane.ts";
+import { ManagedProcess } from "./process.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
+
+/** A running operator process. */
+export interface OperatorProcess extends AsyncDisposable {
+  process: ManagedProcess;
+  healthPort: number;
+  metricsPort: number;
+  /** Resolves once `/readyz` answers 200 (caches synced). */
+  ready(timeoutMs?: number): Promise<void>;
+  stop(): Promise<Deno.CommandStatus>;
+}
+
+/** Starts the operator with `args` added to the defaults. */
+export async function startOperator(
+  plane: ControlPlane,
+  args: string[] = [],
+  name = "operator",
+): Promise<OperatorProcess> {
+  const [healthPort = 0, metricsPort = 0] = await freePorts(2);
+  const process = ManagedProcess.start({
+    name,
+    command: Deno.execPath(),
+    args: [
+      "run",
+      `--config=${CONFIG}`,
+      "-P=operator",
+      MAIN,
+      `--kubeconfig=${plane.kubeconfigPath}`,
+      `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+      `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+      "--log-format=json",
+      ...args,
+    ],
+    logDir: plane.dir,
+    env: { NO_COLOR: "1" },
+  });
+  const ready = async (timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    process.status.then(() => (exited = true));
+    while (Date.now() < deadline && !exited) {
+      try {
+        const response = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+        await response.body?.cancel();
+        if (response.ok) return;
+      } catch {
+        // Not listening yet.
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(
+      `Operator not ready (${exited ? "exited" : "timed out"}):\n${process.tail(30)}`,
+    );
+  };
+  return {
+    process,
+    healthPort,
+    metricsPort,
+    ready,
+    stop: () => process.stop(10_000),
+    [Symbol.asyncDispose]: async () => {
+      await process.stop(10_000);
+    },
+  };
+}

@@ -13,7 +13,7 @@ import { createCertificate, createKeyPair } from "../../src/runtime/certificates
 import type { Connection } from "../../src/runtime/kubeconfig.ts";
 import { KubeClient } from "../../src/runtime/kube_client.ts";
 import { binaryPath, kwokModuleDir } from "./binaries.ts";
-import { ManagedProcess } from "./process.ts";
+import { ManagedProcess, onInterrupt } from "./process.ts";
 
 /** Options for {@linkcode ControlPlane.start}. */
 export interface ControlPlaneOptions {
@@ -39,6 +39,8 @@ export class ControlPlane implements AsyncDisposable {
   #apiServerArgs: string[] = [];
   #client?: KubeClient;
   #etcdUrl = "";
+  #forgetInterrupt = () => {};
+  #stopped?: Promise<void>;
 
   private constructor(
     /** Temporary folder with certificates, kubeconfig and one log file per process. */
@@ -95,6 +97,7 @@ export class ControlPlane implements AsyncDisposable {
     const kubeconfigPath = `${dir}/kubeconfig`;
     await Deno.writeTextFile(kubeconfigPath, kubeconfigYaml(connection));
     const plane = new ControlPlane(dir, mode, server, connection, kubeconfigPath);
+    plane.#forgetInterrupt = onInterrupt(() => plane.stop());
     try {
       const etcdUrl = plane.#etcdUrl = `http://127.0.0.1:${etcdPort}`;
       const peerUrl = `http://127.0.0.1:${peerPort}`;
@@ -133,6 +136,7 @@ export class ControlPlane implements AsyncDisposable {
       if (options.installCRDs ?? true) await plane.installCRDs();
       return plane;
     } catch (error) {
+      plane.#forgetInterrupt();
       await plane.#stopProcesses();
       throw new Error(`Control plane failed to start; logs are in ${dir}: ${error}`, {
         cause: error,
@@ -208,10 +212,14 @@ export class ControlPlane implements AsyncDisposable {
   }
 
   /** Stops every process and removes the temporary folder. */
-  async stop(): Promise<void> {
-    this.#client?.close();
-    await this.#stopProcesses();
-    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      this.#forgetInterrupt();
+      this.#client?.close();
+      await this.#stopProcesses();
+      await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    })();
+    return this.#stopped;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

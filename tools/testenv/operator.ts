@@ -7,7 +7,7 @@
  */
 import type { ControlPlane } from "./control_plane.ts";
 import { freePorts } from "./control_plane.ts";
-import { ManagedProcess } from "./process.ts";
+import { ManagedProcess, onInterrupt } from "./process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -27,6 +27,7 @@ export async function startOperator(
   plane: ControlPlane,
   args: string[] = [],
   name = "operator",
+  echo = false,
 ): Promise<OperatorProcess> {
   const [healthPort = 0, metricsPort = 0] = await freePorts(2);
   const process = ManagedProcess.start({
@@ -45,6 +46,7 @@ export async function startOperator(
     ],
     logDir: plane.dir,
     env: { NO_COLOR: "1" },
+    echo,
   });
   const ready = async (timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
@@ -64,14 +66,22 @@ export async function startOperator(
       `Operator not ready (${exited ? "exited" : "timed out"}):\n${process.tail(30)}`,
     );
   };
+  // On Ctrl-C, stop the operator before the control plane it talks to.
+  const forgetInterrupt = onInterrupt(async () => {
+    await process.stop(10_000);
+  });
+  const stop = () => {
+    forgetInterrupt();
+    return process.stop(10_000);
+  };
   return {
     process,
     healthPort,
     metricsPort,
     ready,
-    stop: () => process.stop(10_000),
+    stop,
     [Symbol.asyncDispose]: async () => {
-      await process.stop(10_000);
+      await stop();
     },
   };
 }

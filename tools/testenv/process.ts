@@ -6,7 +6,18 @@
  */
 
 const live = new Set<ManagedProcess>();
+const cleanups = new Set<() => Promise<void>>();
 let hooksInstalled = false;
+
+/**
+ * Runs `cleanup` if this process is interrupted (SIGINT/SIGTERM) before the returned function
+ * is called; cleanups run newest first, then any process still alive is stopped.
+ */
+export function onInterrupt(cleanup: () => Promise<void>): () => void {
+  installExitHooks();
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
 
 /** Options for {@linkcode ManagedProcess.start}. */
 export interface StartOptions {
@@ -16,6 +27,8 @@ export interface StartOptions {
   args: string[];
   /** Folder for `<name>.log`. */
   logDir: string;
+  /** Also copy the output to this process's stderr. @default false */
+  echo?: boolean;
   env?: Record<string, string>;
   cwd?: string;
 }
@@ -42,9 +55,11 @@ export class ManagedProcess {
       stderr: "piped",
     }).spawn();
     const writer = this.#log;
+    const echo = options.echo ?? false;
     const pump = async (stream: ReadableStream<Uint8Array>) => {
       for await (const chunk of stream) {
         await writer.write(chunk).catch(() => {});
+        if (echo) await Deno.stderr.write(chunk).catch(() => 0);
       }
     };
     this.#pumps = Promise.all([pump(this.#child.stdout), pump(this.#child.stderr)]).then(() => {});
@@ -105,14 +120,17 @@ export class ManagedProcess {
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  const killAll = () => {
+  globalThis.addEventListener("unload", () => {
     for (const process of live) process.kill("SIGKILL");
+  });
+  let interrupted = false;
+  const onSignal = async () => {
+    if (interrupted) Deno.exit(130); // Asked twice: stop waiting.
+    interrupted = true;
+    for (const cleanup of [...cleanups].reverse()) await cleanup().catch(() => {});
+    for (const process of [...live].reverse()) await process.stop();
+    Deno.exit(130);
   };
-  globalThis.addEventListener("unload", killAll);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => {
-      killAll();
-      Deno.exit(130);
-    });
-  }
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
 }

@@ -132,8 +132,10 @@ export class ControlPlane implements AsyncDisposable {
         ...(options.apiServerArgs ?? []),
       ];
       await plane.#startApiServer();
-      if (mode === "cluster") await plane.#startClusterComponents(options);
+      // CRDs first: the garbage collector discovers resource types at start, and would
+      // otherwise see the Database type only at its next 30-second rediscovery.
       if (options.installCRDs ?? true) await plane.installCRDs();
+      if (mode === "cluster") await plane.#startClusterComponents(options);
       return plane;
     } catch (error) {
       plane.#forgetInterrupt();
@@ -262,7 +264,8 @@ export class ControlPlane implements AsyncDisposable {
       `--kubeconfig=${this.kubeconfigPath}`,
       "--controllers=garbage-collector-controller,statefulset-controller," +
       "persistentvolume-binder-controller,persistentvolume-expander-controller," +
-      "namespace-controller,node-lifecycle-controller",
+      "namespace-controller,node-lifecycle-controller,persistentvolume-protection-controller," +
+      "persistentvolumeclaim-protection-controller",
       "--enable-hostpath-provisioner=true",
       "--leader-elect=false",
       "--use-service-account-credentials=false",
@@ -310,6 +313,13 @@ export class ControlPlane implements AsyncDisposable {
       "node",
       "--all",
     ]);
+    this.#assertRunning();
+  }
+
+  /** Fails with the log of any control-plane process that has already exited. */
+  #assertRunning(): void {
+    const dead = this.#processes.find((p) => p.exited);
+    if (dead) throw new Error(`${dead.name} exited:\n${dead.tail()}`);
   }
 
   async #mustKubectl(args: string[]): Promise<string> {

@@ -41,6 +41,7 @@ export class ManagedProcess {
   readonly #log: Deno.FsFile;
   readonly #pumps: Promise<void>;
   #stopping?: Promise<Deno.CommandStatus>;
+  #exited = false;
 
   private constructor(options: StartOptions) {
     this.name = options.name;
@@ -62,6 +63,7 @@ export class ManagedProcess {
         if (echo) await Deno.stderr.write(chunk).catch(() => 0);
       }
     };
+    this.#child.status.then(() => (this.#exited = true));
     this.#pumps = Promise.all([pump(this.#child.stdout), pump(this.#child.stderr)]).then(() => {});
   }
 
@@ -81,6 +83,11 @@ export class ManagedProcess {
   /** Resolves when the process exits by itself or is stopped. */
   get status(): Promise<Deno.CommandStatus> {
     return this.#child.status;
+  }
+
+  /** True once the process has ended. */
+  get exited(): boolean {
+    return this.#exited;
   }
 
   /** Sends a signal without waiting (e.g. SIGKILL to simulate a crash). */

@@ -1,0 +1,58 @@
+/**
+ * Runs the Database controller inside the test process, with a client whose every request is
+ * counted, so tests can prove how many writes a reconcile sends.
+ */
+import { setupDatabaseController } from "../../src/database/controller.ts";
+import type { Database } from "../../src/database/types.ts";
+import type { Controller } from "../../src/runtime/controller.ts";
+import { KubeClient } from "../../src/runtime/kube_client.ts";
+import { Logger } from "../../src/runtime/logger.ts";
+import { Manager } from "../../src/runtime/manager.ts";
+import { RuntimeMetrics } from "../../src/runtime/metrics.ts";
+import type { ControlPlane } from "../../tools/testenv/mod.ts";
+
+/** A running in-process operator. */
+export interface InProcessOperator extends AsyncDisposable {
+  manager: Manager;
+  controller: Controller<Database>;
+  metrics: RuntimeMetrics;
+  /** Requests sent so far, by HTTP method. */
+  requests: Map<string, number>;
+  /** Requests other than GET (writes) sent so far. */
+  writes(): number;
+  /** Reconciles finished so far. */
+  reconciles(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Starts the manager with the Database controller and waits for its caches. */
+export async function startInProcess(plane: ControlPlane): Promise<InProcessOperator> {
+  const requests = new Map<string, number>();
+  const metrics = new RuntimeMetrics();
+  const client = new KubeClient(plane.connection, {
+    qps: 0,
+    observer: (method) => requests.set(method, (requests.get(method) ?? 0) + 1),
+  });
+  const logger = new Logger({ format: "json", level: "warn", write: () => {} });
+  const manager = new Manager({ client, logger, metrics, gracefulShutdownMs: 5_000 });
+  const controller = setupDatabaseController(manager, { instance: "test" });
+  const stopper = new AbortController();
+  const running = manager.start(stopper.signal);
+  await Promise.all(manager.informers.map((i) => i.synced));
+  const stop = async () => {
+    stopper.abort();
+    await running;
+    client.close();
+  };
+  return {
+    manager,
+    controller,
+    metrics,
+    requests,
+    writes: () => [...requests].reduce((n, [m, c]) => (m === "GET" ? n : n + c), 0),
+    reconciles: async () =>
+      (await metrics.reconcileTotal.get()).values.reduce((n, v) => n + v.value, 0),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}

@@ -1,0 +1,248 @@
+import assert from "node:assert/strict";
+import { ControlPlane, eventually } from "../../tools/testenv/mod.ts";
+import { ApiError, type KubeClient } from "../../src/runtime/kube_client.ts";
+import { CORE, type KubeObject, objectPath } from "../../src/runtime/resource.ts";
+import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
+import type { StatefulSet } from "../../src/database/statefulset.ts";
+import type { Secret } from "../../src/database/secret.ts";
+import { startInProcess } from "./in_process_operator.ts";
+import { createNamespace } from "../runtime/informer_helpers.ts";
+
+const validSpec = {
+  image: "postgres:17",
+  replicas: 1,
+  databaseName: "mydb",
+  username: "admin",
+  storage: { size: "10Gi" },
+};
+
+Deno.test("Database reconciler in a cluster with real controllers", async (t) => {
+  await using plane = await ControlPlane.start({ mode: "cluster" });
+  const client = plane.client;
+  const ns = await createNamespace(client, "reconciler");
+  let operator = await startInProcess(plane);
+  try {
+    await t.step(
+      "valid-db gets its Secret, Service and StatefulSet and becomes Ready",
+      async () => {
+        await createDatabase(client, ns, "valid-db", validSpec);
+        const wait = await plane.kubectl([
+          "wait",
+          "--for=condition=Ready",
+          `database/valid-db`,
+          "-n",
+          ns,
+          "--timeout=60s",
+        ]);
+        assert.equal(wait.code, 0, wait.stderr);
+        const db = await get<Database>(client, DATABASE_RESOURCE, ns, "valid-db");
+        assert.equal(db.status?.phase, "Ready");
+        assert.equal(db.status?.ready, true);
+        assert.equal(db.status?.readyReplicas, 1);
+        assert.equal(db.status?.endpoint, `valid-db.${ns}.svc.cluster.local:5432`);
+        assert.equal(db.status?.secretName, "valid-db-credentials");
+        assert.equal(db.status?.observedGeneration, db.metadata.generation);
+        const secret = await get<Secret>(client, CORE.secrets, ns, "valid-db-credentials");
+        const service = await get<KubeObject & { spec: { ports: { port: number }[] } }>(
+          client,
+          CORE.services,
+          ns,
+          "valid-db",
+        );
+        const sts = await get<StatefulSet>(client, CORE.statefulSets, ns, "valid-db");
+        for (const owned of [secret, service, sts]) {
+          const owner = owned.metadata.ownerReferences?.[0];
+          assert.equal(owner?.uid, db.metadata.uid);
+          assert.equal(owner?.controller, true);
+          assert.equal(owned.metadata.labels?.app, "database");
+          assert.equal(owned.metadata.labels?.database, "valid-db");
+        }
+        assert.equal(atob(secret.data!.username!), "admin");
+        assert.equal(atob(secret.data!.database!), "mydb");
+        assert.ok(atob(secret.data!.password!).length >= 24);
+        assert.equal(service.spec.ports[0]?.port, 5432);
+        const container = containerOf(sts);
+        assert.equal(container.image, "postgres:17");
+        assert.deepEqual(
+          container.env.find((e) => e.name === "POSTGRES_PASSWORD")?.valueFrom,
+          { secretKeyRef: { name: "valid-db-credentials", key: "password" } },
+        );
+        assert.equal(sts.spec?.volumeClaimTemplates?.[0]?.spec.resources.requests.storage, "10Gi");
+      },
+    );
+
+    await t.step("a converged Database re-reconciled sends zero writes", async () => {
+      await settle(operator);
+      const writes = operator.writes();
+      const reconciles = await operator.reconciles();
+      operator.controller.queue.add(`${ns}/valid-db`);
+      await eventually(async () => (await operator.reconciles()) > reconciles, "re-reconciled");
+      assert.equal(operator.writes(), writes, JSON.stringify([...operator.requests]));
+    });
+
+    await t.step("the password survives an operator restart and a spec edit", async () => {
+      const before = await password(client, ns);
+      await operator.stop();
+      operator = await startInProcess(plane);
+      await patchSpec(client, ns, "valid-db", { replicas: 2 });
+      await waitReplicasReady(client, ns, "valid-db", 2);
+      assert.equal(await password(client, ns), before);
+    });
+
+    await t.step("scales 2 → 3 → 1 and rolls a new image", async () => {
+      await patchSpec(client, ns, "valid-db", { replicas: 3 });
+      await waitReplicasReady(client, ns, "valid-db", 3);
+      await patchSpec(client, ns, "valid-db", { replicas: 1, image: "postgres:16" });
+      await waitReplicasReady(client, ns, "valid-db", 1);
+      const sts = await get<StatefulSet>(client, CORE.statefulSets, ns, "valid-db");
+      assert.equal(sts.spec?.replicas, 1);
+      assert.equal(containerOf(sts).image, "postgres:16");
+    });
+
+    await t.step("a hand edit of the StatefulSet's replicas is reverted", async () => {
+      const scaled = await plane.kubectl(["scale", "sts/valid-db", "-n", ns, "--replicas=4"]);
+      assert.equal(scaled.code, 0, scaled.stderr);
+      await eventually(async () => {
+        const sts = await get<StatefulSet>(client, CORE.statefulSets, ns, "valid-db");
+        return sts.spec?.replicas === 1 && sts.metadata.generation! > 0;
+      }, "replicas back to 1");
+      await waitReplicasReady(client, ns, "valid-db", 1);
+    });
+
+    await t.step("a deleted Service is recreated", async () => {
+      const old = await get<KubeObject>(client, CORE.services, ns, "valid-db");
+      await client.request("DELETE", objectPath(CORE.services, ns, "valid-db"));
+      await eventually(async () => {
+        const svc = await tryGet<KubeObject>(client, CORE.services, ns, "valid-db");
+        return svc !== undefined && svc.metadata.uid !== old.metadata.uid;
+      }, "Service recreated");
+    });
+
+    await t.step(
+      "deleting the Database garbage-collects what it owned and leaves no finalizer",
+      async () => {
+        const db = await get<Database>(client, DATABASE_RESOURCE, ns, "valid-db");
+        assert.deepEqual(db.metadata.finalizers ?? [], []);
+        await client.request("DELETE", objectPath(DATABASE_RESOURCE, ns, "valid-db"));
+        await eventually(
+          async () => {
+            const left = await Promise.all([
+              tryGet(client, DATABASE_RESOURCE, ns, "valid-db"),
+              tryGet(client, CORE.secrets, ns, "valid-db-credentials"),
+              tryGet(client, CORE.services, ns, "valid-db"),
+              tryGet(client, CORE.statefulSets, ns, "valid-db"),
+            ]);
+            return left.every((o) => o === undefined);
+          },
+          "Database and owned objects gone",
+          { timeoutMs: 60_000 },
+        );
+      },
+    );
+
+    await t.step("a namespace with a Database is deleted without hanging", async () => {
+      const doomed = await createNamespace(client, "doomed");
+      await createDatabase(client, doomed, "short-lived", validSpec);
+      await eventually(
+        async () => (await tryGet(client, CORE.statefulSets, doomed, "short-lived")) !== undefined,
+        "StatefulSet created",
+      );
+      await client.request("DELETE", `/api/v1/namespaces/${doomed}`);
+      await eventually(
+        async () => (await tryGet(client, CORE.namespaces, undefined, doomed)) === undefined,
+        "namespace gone",
+        { timeoutMs: 90_000 },
+      );
+    });
+  } finally {
+    await operator.stop();
+  }
+});
+
+async function createDatabase(
+  client: KubeClient,
+  ns: string,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<void> {
+  await client.request("POST", `/apis/database.example.com/v1/namespaces/${ns}/databases`, {
+    body: { apiVersion: "database.example.com/v1", kind: "Database", metadata: { name }, spec },
+  });
+}
+
+async function patchSpec(
+  client: KubeClient,
+  ns: string,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<void> {
+  await client.request("PATCH", objectPath(DATABASE_RESOURCE, ns, name), {
+    body: { spec },
+    contentType: "application/merge-patch+json",
+  });
+}
+
+async function get<T>(
+  client: KubeClient,
+  type: typeof DATABASE_RESOURCE | typeof CORE[keyof typeof CORE],
+  ns: string | undefined,
+  name: string,
+): Promise<T> {
+  return await client.request<T>("GET", objectPath(type, ns, name));
+}
+
+async function tryGet<T = KubeObject>(
+  client: KubeClient,
+  type: typeof DATABASE_RESOURCE | typeof CORE[keyof typeof CORE],
+  ns: string | undefined,
+  name: string,
+): Promise<T | undefined> {
+  try {
+    return await get<T>(client, type, ns, name);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 404) return undefined;
+    throw error;
+  }
+}
+
+async function password(client: KubeClient, ns: string): Promise<string> {
+  const secret = await get<Secret>(client, CORE.secrets, ns, "valid-db-credentials");
+  return atob(secret.data!.password!);
+}
+
+async function waitReplicasReady(client: KubeClient, ns: string, name: string, n: number) {
+  await eventually(
+    async () => {
+      const db = await get<Database>(client, DATABASE_RESOURCE, ns, name);
+      return db.status?.phase === "Ready" && db.status.readyReplicas === n &&
+        db.status.observedGeneration === db.metadata.generation;
+    },
+    `${name} Ready with ${n} replicas`,
+    { timeoutMs: 60_000 },
+  );
+}
+
+/** Waits until the operator has been idle for a moment (queue empty, nothing in flight). */
+async function settle(operator: Awaited<ReturnType<typeof startInProcess>>): Promise<void> {
+  let last = -1;
+  await eventually(
+    async () => {
+      const now = await operator.reconciles();
+      const idle = now === last && operator.controller.queue.len() === 0;
+      last = now;
+      return idle;
+    },
+    "operator idle",
+    { intervalMs: 500 },
+  );
+}
+
+interface Container {
+  image: string;
+  env: { name: string; valueFrom?: unknown }[];
+}
+
+function containerOf(sts: StatefulSet): Container {
+  const template = sts.spec?.template as { spec: { containers: Container[] } };
+  return template.spec.containers[0]!;
+}

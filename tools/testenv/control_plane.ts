@@ -175,7 +175,7 @@ export class ControlPlane implements AsyncDisposable {
 
   /** Server-side applies the CRDs from `manifests/crd/bases` and waits until Established. */
   async installCRDs(): Promise<void> {
-    await this.#mustKubectl(["apply", "--server-side", "-f", CRD_DIR]);
+    await this.#mustKubectl(["apply", "--server-side", "--force-conflicts", "-f", CRD_DIR]);
     await this.#mustKubectl([
       "wait",
       "--for=condition=Established",

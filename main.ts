@@ -6,12 +6,18 @@
  */
 import { parseFlags, USAGE, UsageError } from "./src/cli/flags.ts";
 import { setupDatabaseController } from "./src/database/controller.ts";
+import { DelegatingAuthenticator } from "./src/runtime/authenticator.ts";
+import { EventRecorder } from "./src/runtime/events.ts";
 import { parseBindAddress, serveHealthProbes } from "./src/runtime/health_server.ts";
+import { registerInformerMetrics } from "./src/runtime/informer_metrics.ts";
 import { KubeClient } from "./src/runtime/kube_client.ts";
 import { KubeConfigError, loadConnection } from "./src/runtime/kubeconfig.ts";
+import { LeaderElector } from "./src/runtime/leader_election.ts";
 import { Logger } from "./src/runtime/logger.ts";
 import { Manager } from "./src/runtime/manager.ts";
 import { RuntimeMetrics } from "./src/runtime/metrics.ts";
+import { serveMetrics } from "./src/runtime/metrics_server.ts";
+import { registerProcessMetrics } from "./src/runtime/process_metrics.ts";
 import { VERSION } from "./src/version.ts";
 
 async function main(args: string[]): Promise<number> {
@@ -29,11 +35,13 @@ async function main(args: string[]): Promise<number> {
     ...(flags.logFormat ? { format: flags.logFormat } : {}),
   });
   const healthAddress = parseBindAddress(flags.healthProbeBindAddress);
+  const metricsAddress = parseBindAddress(flags.metricsBindAddress);
   const connection = await loadConnection({
     ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
     ...(flags.context ? { context: flags.context } : {}),
   });
   const metrics = new RuntimeMetrics();
+  registerProcessMetrics(metrics.registry);
   const client = new KubeClient(connection, {
     qps: flags.kubeApiQps,
     burst: flags.kubeApiBurst,
@@ -53,17 +61,50 @@ async function main(args: string[]): Promise<number> {
     source: connection.source,
   });
 
+  const instance = Deno.env.get("POD_NAME") ?? Deno.env.get("HOSTNAME") ?? "postgres-operator";
+  // A client of its own, so that a burst of reconciles cannot delay lease renewals.
+  const electionClient = flags.leaderElect
+    ? new KubeClient(connection, {
+      userAgent: `postgres-operator/${VERSION.version}/leader-election`,
+      observer: (method, code, host) => metrics.restClientRequests.inc({ code, method, host }),
+    })
+    : undefined;
+  const elector = electionClient && new LeaderElector({
+    client: electionClient,
+    namespace: flags.leaderElectionNamespace ?? connection.namespace,
+    name: flags.leaderElectionId,
+    leaseDurationMs: flags.leaseDurationMs,
+    renewDeadlineMs: flags.renewDeadlineMs,
+    retryPeriodMs: flags.retryPeriodMs,
+    logger,
+    metrics,
+    events: new EventRecorder({
+      client: electionClient,
+      controller: "database.example.com/postgres-operator",
+      instance,
+      logger,
+    }),
+  });
+  elector?.lost.then((error) => {
+    // Another process may lead already: stop writing at once, and restart clean.
+    logger.error("Leader election lost; exiting", { error });
+    Deno.exit(1);
+  });
+
   const manager = new Manager({
     client,
     logger,
     metrics,
+    ...(elector ? { elected: () => elector.elected } : {}),
     gracefulShutdownMs: flags.gracefulShutdownMs,
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
   });
   setupDatabaseController(manager, {
     maxConcurrentReconciles: flags.maxConcurrentReconciles,
-    instance: Deno.env.get("POD_NAME") ?? Deno.env.get("HOSTNAME") ?? "postgres-operator",
+    instance,
+    metrics: metrics.registry,
   });
+  registerInformerMetrics(metrics.registry, () => manager.informers);
 
   const stop = new AbortController();
   const onSignal = () => {
@@ -73,21 +114,47 @@ async function main(args: string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
-  const servers: Deno.HttpServer[] = [];
+  const servers: { finished: Promise<void> }[] = [];
   if (healthAddress) {
     servers.push(serveHealthProbes(
       healthAddress,
       {
         healthz: { ping: () => undefined },
-        readyz: { informers: () => (manager.cachesSynced ? undefined : "caches not synced") },
+        readyz: {
+          informers: () => (manager.cachesSynced ? undefined : "caches not synced"),
+          ...(elector ? { "leader-election": () => elector.healthCheck() } : {}),
+        },
       },
       logger,
       stop.signal,
     ));
   }
+  if (metricsAddress) {
+    servers.push(
+      await serveMetrics({
+        address: metricsAddress,
+        registry: metrics.registry,
+        logger,
+        ...(flags.metricsSecure
+          ? {
+            secure: {
+              authenticator: new DelegatingAuthenticator(client),
+              http2: flags.enableHttp2,
+              ...(flags.metricsCertDir ? { certDir: flags.metricsCertDir } : {}),
+            },
+          }
+          : {}),
+      }, stop.signal),
+    );
+  }
+  const election = new AbortController();
+  const electing = elector?.run(election.signal);
   await manager.start(stop.signal);
+  election.abort(); // Controllers have stopped: only now hand the lease over.
+  await electing;
   await Promise.all(servers.map((s) => s.finished));
   client.close();
+  electionClient?.close();
   logger.info("Stopped");
   return 0;
 }

@@ -4,12 +4,14 @@
  *
  * @module
  */
+import type client from "prom-client";
 import type { Controller } from "../runtime/controller.ts";
 import { EventRecorder } from "../runtime/events.ts";
 import type { Informer, InformerEvent } from "../runtime/informer.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { CORE, type KubeObject } from "../runtime/resource.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "./labels.ts";
+import { DatabaseMetrics } from "./metrics.ts";
 import { DatabaseReconciler } from "./reconciler.ts";
 import type { Secret } from "./secret.ts";
 import type { Service } from "./service.ts";
@@ -25,6 +27,8 @@ export interface DatabaseControllerOptions {
   maxConcurrentReconciles?: number;
   /** `reportingInstance` of Events, e.g. the pod name. */
   instance: string;
+  /** Registry for the `database_*` metrics (see `metrics.ts`); none are kept without it. */
+  metrics?: client.Registry;
 }
 
 /** Adds the Database controller and the informers it needs to `manager`. */
@@ -61,7 +65,9 @@ export function setupDatabaseController(
     name: "database",
     for: databases,
     owns: [secrets, services, statefulSets] as unknown as Informer<KubeObject>[],
-    reconcile: reconciler.reconcile,
+    reconcile: options.metrics
+      ? new DatabaseMetrics(options.metrics, databases.store).instrument(reconciler.reconcile)
+      : reconciler.reconcile,
     maxConcurrentReconciles: options.maxConcurrentReconciles ?? 2,
     predicate: needsReconcile,
   });

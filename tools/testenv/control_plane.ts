@@ -208,6 +208,11 @@ export class ControlPlane implements AsyncDisposable {
     await call("compaction", { revision: header.revision, physical: true });
   }
 
+  /** The PID of one control-plane process, such as `kube-apiserver`. */
+  pidOf(name: string): number | undefined {
+    return this.#processes.find((p) => p.name === name)?.pid;
+  }
+
   /** The PIDs of every process still running. */
   get pids(): number[] {
     return this.#processes.map((p) => p.pid);
@@ -280,11 +285,12 @@ export class ControlPlane implements AsyncDisposable {
       "--secure-port=0",
     ]);
     const stages = `${await kwokModuleDir()}/kustomize/stage`;
-    const [kwokPort] = await freePorts(1);
+    // No --server-address: KWOK's server (logs, exec, metrics) is unused here, and starting it
+    // builds a CEL environment that races with the first Node's stage (kwok v0.8.0 dies with
+    // "fatal error: concurrent map writes" in easycel, about one start in fifteen here).
     this.#spawn("kwok", await binaryPath("kwok"), [
       `--kubeconfig=${this.kubeconfigPath}`,
       "--manage-all-nodes=true",
-      `--server-address=127.0.0.1:${kwokPort}`,
       `--config=${stages}/node/fast/node-initialize.yaml`,
       `--config=${stages}/pod/fast/pod-ready.yaml`,
       `--config=${stages}/pod/fast/pod-complete.yaml`,

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import type { ControlPlane } from "./control_plane.ts";
 import { freePorts } from "./control_plane.ts";
 import { ManagedProcess, onInterrupt } from "./process.ts";
 
@@ -22,9 +21,15 @@ export interface OperatorProcess extends AsyncDisposable {
   stop(): Promise<Deno.CommandStatus>;
 }
 
-/** Starts the operator with `args` added to the defaults. */
+/** Where the operator runs: a cluster's kubeconfig, and a folder for its log. */
+export interface OperatorTarget {
+  kubeconfigPath: string;
+  dir: string;
+}
+
+/** Starts the operator against `plane` (a ControlPlane fits) with `args` added to the defaults. */
 export async function startOperator(
-  plane: ControlPlane,
+  plane: OperatorTarget,
   args: string[] = [],
   name = "operator",
   echo = false,

@@ -1,0 +1,111 @@
+/**
+ * The load test's workload: create N Databases as fast as allowed, and watch them become Ready.
+ *
+ * @module
+ */
+import { Informer } from "../../src/runtime/informer.ts";
+import type { KubeClient } from "../../src/runtime/kube_client.ts";
+import { collectionPath } from "../../src/runtime/resource.ts";
+import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
+
+/** The spec of every load-test Database: the course's valid-db. */
+export const LOAD_SPEC = {
+  image: "postgres:17",
+  replicas: 1,
+  databaseName: "mydb",
+  username: "admin",
+  storage: { size: "10Gi" },
+};
+
+/** Creates `names` with `concurrency` requests in flight; returns when each was created. */
+export async function createDatabases(
+  client: KubeClient,
+  namespace: string,
+  names: string[],
+  concurrency: number,
+): Promise<Map<string, number>> {
+  const createdAt = new Map<string, number>();
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, async () => {
+    while (next < names.length) {
+      const name = names[next++]!;
+      await client.request("POST", collectionPath(DATABASE_RESOURCE, namespace), {
+        body: {
+          apiVersion: "database.example.com/v1",
+          kind: "Database",
+          metadata: { name, labels: { "loadtest": "true" } },
+          spec: LOAD_SPEC,
+        },
+      });
+      createdAt.set(name, performance.now());
+    }
+  }));
+  return createdAt;
+}
+
+/** Watches a namespace's Databases and records when each first reports phase Ready. */
+export class ReadyTracker {
+  readonly readyAt = new Map<string, number>();
+  readonly informer: Informer<Database>;
+  readonly #total: number;
+  readonly #started = performance.now();
+  #resolve!: () => void;
+  /** Resolves when every expected Database has been Ready once. */
+  readonly done: Promise<void>;
+
+  constructor(client: KubeClient, namespace: string, total: number) {
+    this.#total = total;
+    this.done = new Promise((resolve) => (this.#resolve = resolve));
+    this.informer = new Informer<Database>(client, DATABASE_RESOURCE, { namespace });
+    this.informer.subscribe(({ object }) => {
+      const name = object.metadata.name!;
+      if (object.status?.phase !== "Ready" || this.readyAt.has(name)) return;
+      this.readyAt.set(name, performance.now());
+      if (this.readyAt.size >= this.#total) this.#resolve();
+    });
+  }
+
+  /** One progress line: N/total Ready, rate and ETA. */
+  progress(): string {
+    const seconds = (performance.now() - this.#started) / 1000;
+    const ready = this.readyAt.size;
+    const rate = ready / Math.max(seconds, 0.001);
+    const eta = rate > 0 ? ((this.#total - ready) / rate).toFixed(0) : "?";
+    return `${ready}/${this.#total} Ready, ${rate.toFixed(1)}/s, ETA ${eta} s`;
+  }
+
+  /** Databases not Ready yet, with their conditions, for a loud failure. */
+  stragglers(limit = 10): string[] {
+    return this.informer.store.list()
+      .filter((db) => !this.readyAt.has(db.metadata.name!))
+      .slice(0, limit)
+      .map((db) =>
+        `${db.metadata.name}: phase=${db.status?.phase ?? "-"} ` +
+        (db.status?.conditions ?? []).map((c) => `${c.type}=${c.status}(${c.reason}: ${c.message})`)
+          .join(" ")
+      );
+  }
+}
+
+/** Prints `line()` in place every second on a terminal (every 5 s otherwise) until `until`. */
+export async function showProgress(line: () => string, until: Promise<unknown>): Promise<void> {
+  const tty = Deno.stderr.isTerminal();
+  const encoder = new TextEncoder();
+  let finished = false;
+  until.finally(() => (finished = true)).catch(() => {});
+  let ticks = 0;
+  while (!finished) {
+    await Promise.race([until.catch(() => {}), new Promise((r) => setTimeout(r, 1_000))]);
+    ticks++;
+    if (tty) Deno.stderr.writeSync(encoder.encode(`\r  ${line()}\x1b[K`));
+    else if (ticks % 5 === 0 || finished) console.error(`  ${line()}`);
+  }
+  if (tty) Deno.stderr.writeSync(encoder.encode("\n"));
+}
+
+/** p-th percentile (0..100) of values, nearest-rank. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}

@@ -1,0 +1,273 @@
+/**
+ * `deno task loadtest`: the course's Exercise 5 as a repeatable measurement. Starts (or reuses)
+ * a `cluster`-mode control plane and the operator as a separate process, creates N Databases,
+ * waits until all are Ready, and reports latency, API requests, CPU and memory; then checks
+ * 60 s of steady state and an operator restart for writes, and times deletion.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { KubeClient } from "../src/runtime/kube_client.ts";
+import { loadConnection } from "../src/runtime/kubeconfig.ts";
+import { collectionPath } from "../src/runtime/resource.ts";
+import { DATABASE_RESOURCE } from "../src/database/types.ts";
+import { ControlPlane, eventually, startOperator } from "./testenv/mod.ts";
+import type { OperatorProcess } from "./testenv/operator.ts";
+import { cpuSeconds, memoryMiB } from "./load/proc_stats.ts";
+import { scrape, sumBy } from "./load/prometheus.ts";
+import { createDatabases, percentile, ReadyTracker, showProgress } from "./load/workload.ts";
+
+/** Options of one load test. */
+export interface LoadtestOptions {
+  count: number;
+  namespace: string;
+  concurrency: number;
+  keep: boolean;
+  kubeconfig?: string;
+  /** Flags passed to the operator (`--max-concurrent-reconciles`, `--kube-api-qps`, …). */
+  operatorArgs: string[];
+  steadySeconds: number;
+  restart: boolean;
+  timeoutSeconds: number;
+}
+
+/** KCM settings for load runs, so the StatefulSet controller is not what gets measured. */
+export const FAST_CONTROLLERS = { qps: 1000, burst: 2000, statefulSetSyncs: 50 };
+
+/** Runs one load test; the result is what the report prints. */
+export async function runLoadtest(o: LoadtestOptions): Promise<Record<string, unknown>> {
+  const plane = o.kubeconfig
+    ? undefined
+    : await ControlPlane.start({ mode: "cluster", controllerManager: FAST_CONTROLLERS });
+  if (plane) {
+    console.error(
+      `cluster: kube-controller-manager raised to qps ${FAST_CONTROLLERS.qps}, burst ` +
+        `${FAST_CONTROLLERS.burst}, ${FAST_CONTROLLERS.statefulSetSyncs} StatefulSet workers`,
+    );
+  }
+  const connection = plane?.connection ?? await loadConnection({ kubeconfig: o.kubeconfig! });
+  const client = new KubeClient(connection, { qps: 0, userAgent: "loadtest" });
+  const kubeconfig = plane?.kubeconfigPath ?? o.kubeconfig!;
+  const result: Record<string, unknown> = { count: o.count, operatorArgs: o.operatorArgs };
+  let operator: OperatorProcess | undefined;
+  try {
+    await client.request("POST", "/api/v1/namespaces", {
+      body: { metadata: { name: o.namespace } },
+    });
+    operator = await startOperatorFor(plane, kubeconfig, o.operatorArgs, "operator");
+    await operator.ready();
+    const metricsUrl = `http://127.0.0.1:${operator.metricsPort}/metrics`;
+    const apiPid = plane?.pidOf("kube-apiserver");
+    const apiCpu0 = apiPid ? cpuSeconds(apiPid) : NaN;
+    const opCpu0 = cpuSeconds(operator.process.pid);
+    const names = Array.from({ length: o.count }, (_, i) => `load-test-${i}`);
+    const tracker = new ReadyTracker(client, o.namespace, o.count);
+    const watching = new AbortController();
+    const tracking = tracker.informer.run(watching.signal);
+    await tracker.informer.synced;
+    const started = performance.now();
+    const createdAt = await createDatabases(client, o.namespace, names, o.concurrency);
+    const created = performance.now();
+    const timeout = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error("timeout")), o.timeoutSeconds * 1000)
+    );
+    try {
+      const all = Promise.race([tracker.done, timeout]);
+      await showProgress(() => tracker.progress(), all);
+      await all;
+    } catch {
+      watching.abort();
+      await tracking;
+      throw new Error(
+        `Only ${tracker.readyAt.size}/${o.count} Ready after ${o.timeoutSeconds} s. Stragglers:\n` +
+          tracker.stragglers().join("\n"),
+      );
+    }
+    const allReady = performance.now();
+    watching.abort();
+    await tracking;
+    const latencies = names.map((n) => tracker.readyAt.get(n)! - createdAt.get(n)!);
+    const samples = await scrape(metricsUrl);
+    const requests = Object.fromEntries(sumBy(samples, "rest_client_requests_total", "method"));
+    const totalRequests = Object.values(requests).reduce((a, b) => a + b, 0);
+    const reconciles = sumBy(samples, "controller_runtime_reconcile_total").get("") ?? 0;
+    Object.assign(result, {
+      createSeconds: round((created - started) / 1000),
+      allReadySeconds: round((allReady - started) / 1000),
+      latencyMs: {
+        p50: round(percentile(latencies, 50)),
+        p90: round(percentile(latencies, 90)),
+        p99: round(percentile(latencies, 99)),
+        max: round(Math.max(...latencies)),
+      },
+      operatorRequests: {
+        total: totalRequests,
+        perDatabase: round(totalRequests / o.count),
+        byMethod: requests,
+      },
+      reconcilesPerDatabase: round(reconciles / o.count),
+      operatorPeakRssMiB: round(memoryMiB(operator.process.pid).peak),
+      operatorCpuSeconds: round(cpuSeconds(operator.process.pid) - opCpu0),
+      apiServerCpuSeconds: apiPid ? round(cpuSeconds(apiPid) - apiCpu0) : "n/a (external cluster)",
+      phases: await phaseCounts(client, o.namespace),
+    });
+    if (o.steadySeconds > 0) {
+      result.steadyState = await steadyState(metricsUrl, o.steadySeconds);
+    }
+    if (o.restart) {
+      await operator.stop();
+      result.restart = await measureRestart(
+        plane,
+        kubeconfig,
+        o.operatorArgs,
+        (op) => (operator = op),
+      );
+    }
+    if (!o.keep) result.deleteSeconds = await deleteAll(client, o.namespace);
+    return result;
+  } finally {
+    await operator?.stop();
+    client.close();
+    await plane?.stop();
+  }
+}
+
+function startOperatorFor(
+  plane: ControlPlane | undefined,
+  kubeconfig: string,
+  args: string[],
+  name: string,
+): Promise<OperatorProcess> {
+  const base = ["--metrics-secure=false", ...args];
+  return startOperator(
+    plane ?? { kubeconfigPath: kubeconfig, dir: Deno.makeTempDirSync() },
+    base,
+    name,
+  );
+}
+
+/** Writes and reconciles over a quiet period after convergence (target: both 0). */
+async function steadyState(metricsUrl: string, seconds: number) {
+  const count = async () => {
+    const samples = await scrape(metricsUrl);
+    const byMethod = sumBy(samples, "rest_client_requests_total", "method");
+    const writes = [...byMethod].filter(([m]) => m !== "GET").reduce((n, [, v]) => n + v, 0);
+    return {
+      writes,
+      reconciles: sumBy(samples, "controller_runtime_reconcile_total").get("") ?? 0,
+    };
+  };
+  const before = await count();
+  console.error(`steady state: watching for ${seconds} s…`);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const after = await count();
+  return {
+    seconds,
+    writes: after.writes - before.writes,
+    reconciles: after.reconciles - before.reconciles,
+  };
+}
+
+/** Starts a fresh operator over converged Databases: time to synced caches and writes sent. */
+async function measureRestart(
+  plane: ControlPlane | undefined,
+  kubeconfig: string,
+  args: string[],
+  adopt: (op: OperatorProcess) => void,
+) {
+  const started = performance.now();
+  const op = await startOperatorFor(plane, kubeconfig, args, "operator-restarted");
+  adopt(op);
+  await op.ready();
+  const synced = performance.now();
+  const metricsUrl = `http://127.0.0.1:${op.metricsPort}/metrics`;
+  let last = -1;
+  // Settled: the reconcile count stops moving for two seconds.
+  await eventually(
+    async () => {
+      const now = sumBy(await scrape(metricsUrl), "controller_runtime_reconcile_total").get("") ??
+        0;
+      const settled = now === last && now > 0;
+      last = now;
+      return settled;
+    },
+    "restarted operator settled",
+    { intervalMs: 2_000, timeoutMs: 300_000 },
+  );
+  const samples = await scrape(metricsUrl);
+  const writes = [...sumBy(samples, "rest_client_requests_total", "method")]
+    .filter(([m]) => m !== "GET").reduce((n, [, v]) => n + v, 0);
+  return { cachesSyncedSeconds: round((synced - started) / 1000), reconciles: last, writes };
+}
+
+async function deleteAll(client: KubeClient, namespace: string): Promise<number> {
+  const started = performance.now();
+  await client.request("DELETE", `/api/v1/namespaces/${namespace}`);
+  await eventually(
+    async () => {
+      try {
+        await client.request("GET", `/api/v1/namespaces/${namespace}`);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    "namespace deleted",
+    { timeoutMs: 600_000, intervalMs: 500 },
+  );
+  return round((performance.now() - started) / 1000);
+}
+
+async function phaseCounts(client: KubeClient, namespace: string): Promise<Record<string, number>> {
+  const list = await client.request<{ items: { status?: { phase?: string } }[] }>(
+    "GET",
+    collectionPath(DATABASE_RESOURCE, namespace),
+  );
+  const counts: Record<string, number> = {};
+  for (const item of list.items) {
+    const phase = item.status?.phase ?? "<none>";
+    counts[phase] = (counts[phase] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    strict: true,
+    options: {
+      "count": { type: "string", default: "50" },
+      "namespace": { type: "string" },
+      "concurrency": { type: "string", default: "50" },
+      "keep": { type: "boolean", default: false },
+      "kubeconfig": { type: "string" },
+      "max-concurrent-reconciles": { type: "string" },
+      "kube-api-qps": { type: "string" },
+      "kube-api-burst": { type: "string" },
+      "steady-seconds": { type: "string", default: "60" },
+      "no-restart": { type: "boolean", default: false },
+      "timeout": { type: "string", default: "900" },
+      "json": { type: "string" },
+    },
+  });
+  const passThrough = ["max-concurrent-reconciles", "kube-api-qps", "kube-api-burst"]
+    .filter((f) => values[f as keyof typeof values] !== undefined)
+    .map((f) => `--${f}=${values[f as keyof typeof values]}`);
+  const result = await runLoadtest({
+    count: Number(values.count),
+    namespace: values.namespace ?? `loadtest-${Date.now().toString(36)}`,
+    concurrency: Number(values.concurrency),
+    keep: values.keep!,
+    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    operatorArgs: passThrough,
+    steadySeconds: Number(values["steady-seconds"]),
+    restart: !values["no-restart"],
+    timeoutSeconds: Number(values.timeout),
+  });
+  console.log(JSON.stringify(result, null, 2));
+  if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(result, null, 2));
+}

@@ -61,7 +61,7 @@ export class DatabaseReconciler {
     if (!parsed.ok) {
       // Retrying cannot help; the next spec change brings the Database back.
       await this.#writeStatus(db, { kind: "invalid", message: parsed.message });
-      await this.#o.events.record(db, "Warning", "InvalidSpec", "Validate", parsed.message);
+      this.#o.events.record(db, "Warning", "InvalidSpec", "Validate", parsed.message);
       return;
     }
     try {
@@ -71,14 +71,14 @@ export class DatabaseReconciler {
       const wasReady = db.status?.ready === true;
       const status = await this.#writeStatus(db, observation);
       if (status.ready && !wasReady) {
-        await this.#o.events.record(db, "Normal", "Ready", "Reconcile", "All replicas are ready");
+        this.#o.events.record(db, "Normal", "Ready", "Reconcile", "All replicas are ready");
       }
     } catch (error) {
       if (error instanceof ApiError) {
         const reason = error.code === 422 || error.code === 400 ? "Rejected" : "ApiError";
         await this.#writeStatus(db, { kind: "error", reason, message: error.message })
           .catch(() => {});
-        await this.#o.events.record(db, "Warning", reason, "Reconcile", error.message);
+        this.#o.events.record(db, "Warning", reason, "Reconcile", error.message);
       }
       throw error;
     }
@@ -152,7 +152,7 @@ export class DatabaseReconciler {
         name: desired.metadata.name,
         database: db.metadata.name,
       });
-      await this.#o.events.record(
+      this.#o.events.record(
         db,
         "Normal",
         "Updated",
@@ -171,7 +171,7 @@ export class DatabaseReconciler {
 
   async #created(db: Database, kind: string, name: string): Promise<void> {
     this.#o.logger.info("Created", { kind, name, database: db.metadata.name });
-    await this.#o.events.record(db, "Normal", "Created", "Create", `Created ${kind} ${name}`);
+    this.#o.events.record(db, "Normal", "Created", "Create", `Created ${kind} ${name}`);
   }
 
   async #writeStatus(db: Database, observation: Observation) {

@@ -5,7 +5,9 @@
  * Guarantees: a hot loop cannot flood the API. Repeats of one event (same object, type, reason
  * and note) within ten minutes update the first Event's `series` instead of creating new ones,
  * at most once a minute; and each object may cause at most 25 Events in a burst, then one per
- * five minutes (client-go's spam filter). Sending is best effort: failures are logged only.
+ * five minutes (client-go's spam filter). Sending is best effort and off the caller's path, as
+ * client-go's broadcaster: `record` returns at once, a few senders work through a bounded
+ * backlog, and failures are logged only.
  *
  * @module
  */
@@ -16,6 +18,8 @@ import { TokenBucket } from "./token_bucket.ts";
 
 const REPEAT_WINDOW_MS = 10 * 60_000;
 const SERIES_UPDATE_MS = 60_000;
+const SENDERS = 4;
+const MAX_BACKLOG = 1_000;
 
 /** Options for {@linkcode EventRecorder}. */
 export interface EventRecorderOptions {
@@ -40,67 +44,95 @@ export class EventRecorder {
   readonly #options: EventRecorderOptions;
   readonly #sent = new Map<string, Sent>();
   readonly #budgets = new Map<string, TokenBucket>();
+  readonly #backlog: { reason: string; request: () => Promise<unknown> }[] = [];
+  readonly #senders = new Set<Promise<void>>();
 
   constructor(options: EventRecorderOptions) {
     this.#options = options;
   }
 
-  /** Records that `action` on `regarding` happened, for `reason`. */
-  async record(
+  /** Records that `action` on `regarding` happened, for `reason`; returns at once. */
+  record(
     regarding: KubeObject,
     type: "Normal" | "Warning",
     reason: string,
     action: string,
     note: string,
-  ): Promise<void> {
+  ): void {
     const uid = regarding.metadata.uid ?? "";
     const key = [uid, type, reason, note].join("\u0000");
     const now = Date.now();
     this.#forgetOld(now);
     const namespace = regarding.metadata.namespace ?? "default";
-    try {
-      const repeat = this.#sent.get(key);
-      if (repeat) {
-        repeat.count++;
-        if (now - repeat.patchedAt < SERIES_UPDATE_MS) return;
-        repeat.patchedAt = now;
-        await this.#options.client.request(
-          "PATCH",
-          objectPath(CORE.events, repeat.namespace, repeat.name),
-          {
-            body: { series: { count: repeat.count, lastObservedTime: microTime(now) } },
+    const client = this.#options.client;
+    const repeat = this.#sent.get(key);
+    if (repeat) {
+      repeat.count++;
+      if (now - repeat.patchedAt < SERIES_UPDATE_MS) return;
+      repeat.patchedAt = now;
+      const body = { series: { count: repeat.count, lastObservedTime: microTime(now) } };
+      this.#send(
+        reason,
+        () =>
+          client.request("PATCH", objectPath(CORE.events, repeat.namespace, repeat.name), {
+            body,
             contentType: "application/merge-patch+json",
-          },
-        );
-        return;
-      }
-      if (!this.#budget(uid).allow()) return;
-      const name = `${regarding.metadata.name}.${now.toString(16)}${randomSuffix()}`;
-      await this.#options.client.request("POST", collectionPath(CORE.events, namespace), {
-        body: {
-          apiVersion: "events.k8s.io/v1",
-          kind: "Event",
-          metadata: { name, namespace },
-          eventTime: microTime(now),
-          reportingController: this.#options.controller,
-          reportingInstance: this.#options.instance,
-          action,
-          reason,
-          note: note.slice(0, 1024),
-          type,
-          regarding: {
-            apiVersion: regarding.apiVersion,
-            kind: regarding.kind,
-            name: regarding.metadata.name,
-            namespace: regarding.metadata.namespace,
-            uid,
-            resourceVersion: regarding.metadata.resourceVersion,
-          },
-        },
-      });
-      this.#sent.set(key, { name, namespace, count: 1, firstAt: now, patchedAt: now });
-    } catch (error) {
-      this.#options.logger.debug("Event not recorded", { reason, error });
+          }),
+      );
+      return;
+    }
+    if (!this.#budget(uid).allow()) return;
+    const name = `${regarding.metadata.name}.${now.toString(16)}${randomSuffix()}`;
+    this.#sent.set(key, { name, namespace, count: 1, firstAt: now, patchedAt: now });
+    const body = {
+      apiVersion: "events.k8s.io/v1",
+      kind: "Event",
+      metadata: { name, namespace },
+      eventTime: microTime(now),
+      reportingController: this.#options.controller,
+      reportingInstance: this.#options.instance,
+      action,
+      reason,
+      note: note.slice(0, 1024),
+      type,
+      regarding: {
+        apiVersion: regarding.apiVersion,
+        kind: regarding.kind,
+        name: regarding.metadata.name,
+        namespace: regarding.metadata.namespace,
+        uid,
+        resourceVersion: regarding.metadata.resourceVersion,
+      },
+    };
+    this.#send(
+      reason,
+      () => client.request("POST", collectionPath(CORE.events, namespace), { body }),
+    );
+  }
+
+  /** Resolves when every Event queued so far has been sent (or has failed). */
+  async flush(): Promise<void> {
+    while (this.#senders.size > 0) await Promise.all(this.#senders);
+  }
+
+  #send(reason: string, request: () => Promise<unknown>): void {
+    if (this.#backlog.length >= MAX_BACKLOG) {
+      this.#options.logger.debug("Event dropped: backlog full", { reason });
+      return;
+    }
+    this.#backlog.push({ reason, request });
+    if (this.#senders.size >= SENDERS) return;
+    const sender = this.#drain();
+    this.#senders.add(sender);
+    sender.finally(() => this.#senders.delete(sender));
+  }
+
+  async #drain(): Promise<void> {
+    for (let next = this.#backlog.shift(); next; next = this.#backlog.shift()) {
+      const { reason } = next;
+      await next.request().catch((error) =>
+        this.#options.logger.debug("Event not recorded", { reason, error })
+      );
     }
   }
 

@@ -150,7 +150,7 @@ export class LeaderElector {
     this.#log.info("Became leader", { identity: this.identity });
     const note = `${this.identity} became leader`;
     if (this.#lease) {
-      void this.#options.events?.record(this.#lease, "Normal", "LeaderElection", "Acquire", note);
+      this.#options.events?.record(this.#lease, "Normal", "LeaderElection", "Acquire", note);
     }
     this.#becameLeader();
     const lost = await this.#renew(signal);

@@ -1,6 +1,6 @@
 /**
  * Measures WorkQueue throughput on the real clock: 100,000 keys are added, then 4 workers take
- * each one and mark it done. Prints one line. Run with `deno run tools/bench_queue.ts`.
+ * each one and mark it done. Prints one line (`deno task bench:queue`); `bench:runtime` reuses it.
  *
  * @module
  */
@@ -24,10 +24,13 @@ async function run(keyCount: number): Promise<number> {
   return performance.now() - start;
 }
 
-await run(KEYS / 10); // Warm up the JIT so the measured run reflects steady state.
-const elapsedMs = await run(KEYS);
-const cyclesPerSecond = Math.round(KEYS / (elapsedMs / 1000));
-console.log(
-  `WorkQueue: ${KEYS} keys add+get+done in ${elapsedMs.toFixed(1)} ms = ` +
-    `${cyclesPerSecond.toLocaleString("en-US")} keys/s (${WORKERS} workers, realClock)`,
-);
+/** Keys per second through add+get+done, after a warm-up run for the JIT. */
+export async function measureQueue(): Promise<string> {
+  await run(KEYS / 10);
+  const elapsedMs = await run(KEYS);
+  const cyclesPerSecond = Math.round(KEYS / (elapsedMs / 1000));
+  return `WorkQueue: ${KEYS} keys add+get+done in ${elapsedMs.toFixed(1)} ms = ` +
+    `${cyclesPerSecond.toLocaleString("en-US")} keys/s (${WORKERS} workers, realClock)`;
+}
+
+if (import.meta.main) console.log(await measureQueue());

@@ -1,0 +1,48 @@
+/**
+ * `deno task bench`: the floor and the operator's load test back to back for N = 50 and
+ * N = 1,000, each on a fresh `cluster` control plane with client rate limits off for both, and
+ * the ratio operator / floor (target at N = 1,000: at most 1.25).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { runFloor } from "./bench_floor.ts";
+import { runLoadtest } from "./loadtest.ts";
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      counts: { type: "string", default: "50,1000" },
+      concurrency: { type: "string", default: "50" },
+      "max-concurrent-reconciles": { type: "string", default: "2" },
+      "steady-seconds": { type: "string", default: "60" },
+    },
+  });
+  const rows = [];
+  for (const count of values.counts!.split(",").map(Number)) {
+    console.error(`--- floor, N=${count}`);
+    const floor = await runFloor(count, Number(values.concurrency));
+    console.error(`--- operator, N=${count}`);
+    const operator = await runLoadtest({
+      count,
+      namespace: "loadtest",
+      concurrency: Number(values.concurrency),
+      keep: false,
+      operatorArgs: [
+        "--kube-api-qps=0",
+        `--max-concurrent-reconciles=${values["max-concurrent-reconciles"]}`,
+      ],
+      steadySeconds: Number(values["steady-seconds"]),
+      restart: true,
+      timeoutSeconds: 1800,
+    });
+    const ratio = (operator.allReadySeconds as number) / floor.allReadySeconds;
+    rows.push({ count, floor, operator, ratio: Math.round(ratio * 100) / 100 });
+    console.error(
+      `N=${count}: floor ${floor.allReadySeconds} s, operator ${operator.allReadySeconds} s, ` +
+        `ratio ${ratio.toFixed(2)} (target <= 1.25 at N=1000)`,
+    );
+  }
+  console.log(JSON.stringify(rows, null, 2));
+}

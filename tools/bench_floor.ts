@@ -1,0 +1,121 @@
+/**
+ * `deno task bench:floor`: the floor for N Databases on this machine. A raw client, no operator
+ * logic, issues at full concurrency exactly the writes a Database minimally needs: create the
+ * Database, its Secret, Service and StatefulSet, and one status write once the StatefulSet is
+ * ready. The time until all N report Ready is the best any operator could do on this control
+ * plane, so the load test's time is judged against it.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Informer } from "../src/runtime/informer.ts";
+import { KubeClient } from "../src/runtime/kube_client.ts";
+import { collectionPath, CORE, objectPath } from "../src/runtime/resource.ts";
+import { desiredSecret, generatePassword } from "../src/database/secret.ts";
+import { desiredService } from "../src/database/service.ts";
+import { desiredStatefulSet, type StatefulSet } from "../src/database/statefulset.ts";
+import { type Database, DATABASE_RESOURCE } from "../src/database/types.ts";
+import { statefulSetReady } from "../src/database/status.ts";
+import { ControlPlane } from "./testenv/mod.ts";
+import { FAST_CONTROLLERS } from "./loadtest.ts";
+import { LOAD_SPEC, percentile, ReadyTracker, showProgress } from "./load/workload.ts";
+
+/** Result of one floor run. */
+export interface FloorResult {
+  count: number;
+  allReadySeconds: number;
+  writes: number;
+  latencyP50Ms: number;
+}
+
+/** Runs the floor for `count` Databases on a fresh `cluster` control plane. */
+export async function runFloor(count: number, concurrency: number): Promise<FloorResult> {
+  await using plane = await ControlPlane.start({
+    mode: "cluster",
+    controllerManager: FAST_CONTROLLERS,
+  });
+  let writes = 0;
+  const client = new KubeClient(plane.connection, {
+    qps: 0,
+    userAgent: "floor",
+    observer: (method) => method !== "GET" && writes++,
+  });
+  const namespace = "floor";
+  await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: namespace } } });
+  const tracker = new ReadyTracker(client, namespace, count);
+  const statefulSets = new Informer<StatefulSet>(client, CORE.statefulSets, { namespace });
+  const databases = new Map<string, Database>();
+  const statusWritten = new Set<string>();
+  statefulSets.subscribe(({ object }) => {
+    const name = object.metadata.name!;
+    const db = databases.get(name);
+    if (!db || statusWritten.has(name) || !statefulSetReady(object, 1)) return;
+    statusWritten.add(name);
+    client.request("PATCH", objectPath(DATABASE_RESOURCE, namespace, name, "status"), {
+      body: { status: { phase: "Ready", ready: true, readyReplicas: 1 } },
+      contentType: "application/merge-patch+json",
+    }).catch(() => statusWritten.delete(name)); // Retried on the StatefulSet's next event.
+  });
+  const stop = new AbortController();
+  const running = [tracker.informer.run(stop.signal), statefulSets.run(stop.signal)];
+  try {
+    await Promise.all([tracker.informer.synced, statefulSets.synced]);
+    const started = performance.now();
+    const createdAt = new Map<string, number>();
+    let next = 0;
+    const spec = { ...LOAD_SPEC };
+    const workers = Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const name = `load-test-${next++}`;
+        const db = await client.request<Database>(
+          "POST",
+          collectionPath(DATABASE_RESOURCE, namespace),
+          {
+            body: {
+              apiVersion: "database.example.com/v1",
+              kind: "Database",
+              metadata: { name },
+              spec,
+            },
+          },
+        );
+        createdAt.set(name, performance.now());
+        databases.set(name, db);
+        await client.request("POST", collectionPath(CORE.secrets, namespace), {
+          body: desiredSecret(db, spec, generatePassword()),
+        });
+        await client.request("POST", collectionPath(CORE.services, namespace), {
+          body: desiredService(db),
+        });
+        await client.request("POST", collectionPath(CORE.statefulSets, namespace), {
+          body: desiredStatefulSet(db, spec),
+        });
+      }
+    });
+    await Promise.all(workers);
+    await showProgress(() => tracker.progress(), tracker.done);
+    const seconds = (performance.now() - started) / 1000;
+    const latencies = [...tracker.readyAt].map(([n, t]) => t - createdAt.get(n)!);
+    return {
+      count,
+      allReadySeconds: Math.round(seconds * 100) / 100,
+      writes,
+      latencyP50Ms: Math.round(percentile(latencies, 50)),
+    };
+  } finally {
+    stop.abort();
+    await Promise.all(running);
+    client.close();
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      count: { type: "string", default: "50" },
+      concurrency: { type: "string", default: "50" },
+    },
+  });
+  console.log(JSON.stringify(await runFloor(Number(values.count), Number(values.concurrency))));
+}

@@ -41,8 +41,10 @@ export interface InformerOptions<T> extends WatcherOptions {
 
 /** Removes `metadata.managedFields`; the operator never reads them. */
 export function stripManagedFields<T extends KubeObject>(object: T): T {
-  delete object.metadata.managedFields;
-  return object;
+  // Rebuilt rather than `delete`d: deleting a property drops V8 to a slower, larger
+  // dictionary-mode object, which costs more memory than the field saved.
+  const { managedFields: _, ...metadata } = object.metadata;
+  return { ...object, metadata };
 }
 
 /** One resource type's cache, fed by a list-watch. Constructing it starts nothing. */

@@ -1,0 +1,92 @@
+/**
+ * `deno task bench:memory`: the operator's memory with 10,000 Databases and their 30,000 owned
+ * objects in its caches (target: at most 150 MB RSS). The objects are written directly (the same
+ * ones the operator makes) on an `apiserver`-mode control plane, then the operator process starts
+ * over them, syncs its caches and settles; its RSS is read from /proc.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { collectionPath, CORE } from "../src/runtime/resource.ts";
+import { desiredSecret, generatePassword } from "../src/database/secret.ts";
+import { desiredService } from "../src/database/service.ts";
+import { desiredStatefulSet } from "../src/database/statefulset.ts";
+import { type Database, DATABASE_RESOURCE } from "../src/database/types.ts";
+import { ControlPlane, eventually, startOperator } from "./testenv/mod.ts";
+import { memoryMiB } from "./load/proc_stats.ts";
+import { scrape, sumBy } from "./load/prometheus.ts";
+import { LOAD_SPEC } from "./load/workload.ts";
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { count: { type: "string", default: "10000" } },
+  });
+  const count = Number(values.count);
+  await using plane = await ControlPlane.start();
+  const client = plane.client;
+  const namespace = "memory";
+  await client.request("POST", "/api/v1/namespaces", { body: { metadata: { name: namespace } } });
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: 64 }, async () => {
+    while (next < count) {
+      const name = `db-${next++}`;
+      const db = await client.request<Database>(
+        "POST",
+        collectionPath(DATABASE_RESOURCE, namespace),
+        {
+          body: {
+            apiVersion: "database.example.com/v1",
+            kind: "Database",
+            metadata: { name },
+            spec: LOAD_SPEC,
+          },
+        },
+      );
+      await client.request("POST", collectionPath(CORE.secrets, namespace), {
+        body: desiredSecret(db, LOAD_SPEC, generatePassword()),
+      });
+      await client.request("POST", collectionPath(CORE.services, namespace), {
+        body: desiredService(db),
+      });
+      await client.request("POST", collectionPath(CORE.statefulSets, namespace), {
+        body: desiredStatefulSet(db, LOAD_SPEC),
+      });
+    }
+  }));
+  console.error(
+    `wrote ${count * 4} objects in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
+  const opStarted = performance.now();
+  await using operator = await startOperator(plane, [
+    "--metrics-secure=false",
+    "--kube-api-qps=0",
+    "--max-concurrent-reconciles=8",
+  ]);
+  await operator.ready(300_000);
+  const syncedSeconds = (performance.now() - opStarted) / 1000;
+  const url = `http://127.0.0.1:${operator.metricsPort}/metrics`;
+  let last = -1;
+  await eventually(
+    async () => {
+      const now = sumBy(await scrape(url), "controller_runtime_reconcile_total").get("") ?? 0;
+      const settled = now === last && now >= count;
+      last = now;
+      return settled;
+    },
+    "operator settled",
+    { intervalMs: 3_000, timeoutMs: 900_000 },
+  );
+  const memory = memoryMiB(operator.process.pid);
+  const cached = sumBy(await scrape(url), "informer_cached_objects").get("") ?? 0;
+  console.log(JSON.stringify({
+    databases: count,
+    cachedObjects: cached,
+    processStartToCachesSyncedSeconds: Math.round(syncedSeconds * 100) / 100,
+    reconciles: last,
+    rssMiB: Math.round(memory.current),
+    peakRssMiB: Math.round(memory.peak),
+    rssMB: Math.round((memory.current * 1048576) / 1e6),
+  }));
+}

@@ -18,7 +18,7 @@ import { type Database, DATABASE_RESOURCE } from "../src/database/types.ts";
 import { statefulSetReady } from "../src/database/status.ts";
 import { ControlPlane } from "./testenv/mod.ts";
 import { FAST_CONTROLLERS } from "./loadtest.ts";
-import { LOAD_SPEC, percentile, ReadyTracker, showProgress } from "./load/workload.ts";
+import { LOAD_SPEC, percentile, ReadyTracker, showProgress, withTimeout } from "./load/workload.ts";
 
 /** Result of one floor run. */
 export interface FloorResult {
@@ -51,11 +51,17 @@ export async function runFloor(count: number, concurrency: number): Promise<Floo
     const db = databases.get(name);
     if (!db || statusWritten.has(name) || !statefulSetReady(object, 1)) return;
     statusWritten.add(name);
+    writeStatus(name, 5);
+  });
+  const writeStatus = (name: string, attempts: number) => {
     client.request("PATCH", objectPath(DATABASE_RESOURCE, namespace, name, "status"), {
       body: { status: { phase: "Ready", ready: true, readyReplicas: 1 } },
       contentType: "application/merge-patch+json",
-    }).catch(() => statusWritten.delete(name)); // Retried on the StatefulSet's next event.
-  });
+    }).catch((error) => {
+      if (attempts <= 1) throw error;
+      setTimeout(() => writeStatus(name, attempts - 1), 100);
+    });
+  };
   const stop = new AbortController();
   const running = [tracker.informer.run(stop.signal), statefulSets.run(stop.signal)];
   try {
@@ -93,8 +99,14 @@ export async function runFloor(count: number, concurrency: number): Promise<Floo
       }
     });
     await Promise.all(workers);
-    await showProgress(() => tracker.progress(), tracker.done);
-    const seconds = (performance.now() - started) / 1000;
+    const all = withTimeout(
+      tracker.done,
+      1_800_000,
+      () => `Floor timed out; stragglers:\n${tracker.stragglers().join("\n")}`,
+    );
+    await showProgress(() => tracker.progress(), all);
+    await all;
+    const seconds = (Math.max(...tracker.readyAt.values()) - started) / 1000;
     const latencies = [...tracker.readyAt].map(([n, t]) => t - createdAt.get(n)!);
     return {
       count,

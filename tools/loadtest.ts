@@ -15,7 +15,13 @@ import { ControlPlane, eventually, startOperator } from "./testenv/mod.ts";
 import type { OperatorProcess } from "./testenv/operator.ts";
 import { cpuSeconds, memoryMiB } from "./load/proc_stats.ts";
 import { scrape, sumBy } from "./load/prometheus.ts";
-import { createDatabases, percentile, ReadyTracker, showProgress } from "./load/workload.ts";
+import {
+  createDatabases,
+  percentile,
+  ReadyTracker,
+  showProgress,
+  withTimeout,
+} from "./load/workload.ts";
 
 /** Options of one load test. */
 export interface LoadtestOptions {
@@ -68,24 +74,21 @@ export async function runLoadtest(o: LoadtestOptions): Promise<Record<string, un
     const started = performance.now();
     const createdAt = await createDatabases(client, o.namespace, names, o.concurrency);
     const created = performance.now();
-    const timeout = new Promise((_, reject) =>
-      setTimeout(() => reject(new Error("timeout")), o.timeoutSeconds * 1000)
+    const all = withTimeout(
+      tracker.done,
+      o.timeoutSeconds * 1000,
+      () =>
+        `Only ${tracker.readyAt.size}/${o.count} Ready after ${o.timeoutSeconds} s. Stragglers:\n` +
+        tracker.stragglers().join("\n"),
     );
+    await showProgress(() => tracker.progress(), all);
     try {
-      const all = Promise.race([tracker.done, timeout]);
-      await showProgress(() => tracker.progress(), all);
       await all;
-    } catch {
+    } finally {
       watching.abort();
       await tracking;
-      throw new Error(
-        `Only ${tracker.readyAt.size}/${o.count} Ready after ${o.timeoutSeconds} s. Stragglers:\n` +
-          tracker.stragglers().join("\n"),
-      );
     }
-    const allReady = performance.now();
-    watching.abort();
-    await tracking;
+    const allReady = Math.max(...tracker.readyAt.values());
     const latencies = names.map((n) => tracker.readyAt.get(n)! - createdAt.get(n)!);
     const samples = await scrape(metricsUrl);
     const requests = Object.fromEntries(sumBy(samples, "rest_client_requests_total", "method"));

@@ -65,8 +65,11 @@ export class DatabaseReconciler {
       return;
     }
     try {
-      await this.#ensureSecret(db, parsed.spec);
-      await this.#ensure(db, CORE.services, this.#o.services, desiredService(db));
+      // Independent of each other; the StatefulSet comes after, as its pods read the Secret.
+      await Promise.all([
+        this.#ensureSecret(db, parsed.spec),
+        this.#ensure(db, CORE.services, this.#o.services, desiredService(db)),
+      ]);
       const observation = await this.#ensureStatefulSet(db, parsed.spec);
       const wasReady = db.status?.ready === true;
       const status = await this.#writeStatus(db, observation);
@@ -93,7 +96,7 @@ export class DatabaseReconciler {
           body: desiredSecret(db, spec, generatePassword()),
           query: { fieldManager: FIELD_MANAGER },
         });
-        await this.#created(db, "Secret", secretName(db));
+        this.#created(db, "Secret", secretName(db));
         return;
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 409)) throw error;
@@ -160,7 +163,7 @@ export class DatabaseReconciler {
         `Updated ${type.kind} ${desired.metadata.name}`,
       );
     } else {
-      await this.#created(db, type.kind, desired.metadata.name!);
+      this.#created(db, type.kind, desired.metadata.name!);
     }
     return result;
   }
@@ -169,7 +172,7 @@ export class DatabaseReconciler {
     return apply(this.#o.client, type, desired, { fieldManager: FIELD_MANAGER });
   }
 
-  async #created(db: Database, kind: string, name: string): Promise<void> {
+  #created(db: Database, kind: string, name: string): void {
     this.#o.logger.info("Created", { kind, name, database: db.metadata.name });
     this.#o.events.record(db, "Normal", "Created", "Create", `Created ${kind} ${name}`);
   }

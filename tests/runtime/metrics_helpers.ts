@@ -49,9 +49,18 @@ export async function mustKubectl(plane: ControlPlane, args: string[]): Promise<
   return out.stdout;
 }
 
-/** Applies `manifests/rbac` (the metrics-reader ClusterRole among it). */
+/**
+ * Applies the metrics ClusterRoles of `manifests/rbac` (metrics-reader among them). Only these:
+ * the rest of that folder is namespaced in `system`, which only `manifests/default` rewrites.
+ */
 export async function applyRbac(plane: ControlPlane): Promise<void> {
-  await mustKubectl(plane, ["apply", "-k", RBAC_DIR]);
+  await mustKubectl(plane, [
+    "apply",
+    "-f",
+    `${RBAC_DIR}/metrics_reader_role.yaml`,
+    "-f",
+    `${RBAC_DIR}/metrics_auth_role.yaml`,
+  ]);
 }
 
 /**

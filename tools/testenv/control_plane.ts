@@ -66,7 +66,7 @@ export class ControlPlane implements AsyncDisposable {
     const serving = await createCertificate({
       commonName: "kube-apiserver",
       issuer: ca,
-      ipAddresses: ["127.0.0.1", "10.0.0.1"],
+      ipAddresses: ["127.0.0.1", "10.96.0.1"],
       dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"],
     });
     const admin = await createCertificate({
@@ -124,7 +124,7 @@ export class ControlPlane implements AsyncDisposable {
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         `--service-account-key-file=${dir}/sa.pub`,
         `--service-account-signing-key-file=${dir}/sa.key`,
-        "--service-cluster-ip-range=10.0.0.0/24",
+        "--service-cluster-ip-range=10.96.0.0/16",
         "--authorization-mode=RBAC",
         "--allow-privileged=true",
         "--disable-admission-plugins=ServiceAccount",
@@ -291,6 +291,7 @@ export class ControlPlane implements AsyncDisposable {
     this.#spawn("kwok", await binaryPath("kwok"), [
       `--kubeconfig=${this.kubeconfigPath}`,
       "--manage-all-nodes=true",
+      "--cidr=10.244.0.0/16",
       `--config=${stages}/node/fast/node-initialize.yaml`,
       `--config=${stages}/pod/fast/pod-ready.yaml`,
       `--config=${stages}/pod/fast/pod-complete.yaml`,

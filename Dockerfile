@@ -1,0 +1,33 @@
+# The operator image: one `deno compile`d binary on an empty base.
+#
+# The build stage compiles dist/postgres-operator with the `operator` permission set of deno.json
+# and assembles its root filesystem with tools/rootfs.ts: the binary, exactly the shared libraries
+# it links (image/rootfs.txt, checked against ldd on every build), CA certificates, and
+# /etc/passwd and /etc/group with user 65532. The final stage is that folder and nothing else: no
+# shell, no package manager. tests/image/rootfs_test.ts assembles the same root from the deno
+# binary and runs it with chroot.
+#
+#   docker build -t postgres-operator:latest --build-arg COMMIT=$(git rev-parse --short=12 HEAD) .
+#
+# (`deno task image` does that.) Linux amd64: the library paths are Debian's x86_64 ones.
+
+FROM denoland/deno:debian-2.9.6 AS build
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Dependencies first, so that editing the sources reuses this layer.
+COPY deno.json deno.lock ./
+RUN deno install --frozen
+COPY main.ts ./
+COPY src/ src/
+COPY tools/compile.ts tools/rootfs.ts tools/
+COPY image/ image/
+ARG COMMIT=unknown
+RUN deno task compile --commit=${COMMIT} \
+  && deno run -A tools/rootfs.ts dist/postgres-operator /postgres-operator /rootfs
+
+FROM scratch
+COPY --from=build /rootfs /
+USER 65532:65532
+ENTRYPOINT ["/postgres-operator"]

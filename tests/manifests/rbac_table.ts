@@ -1,0 +1,86 @@
+/**
+ * The permissions the operator's code needs, written down independently of the YAML: each entry
+ * names the call behind it. `manifests_test.ts` requires the Roles in `manifests/rbac` to grant
+ * exactly these, so a verb added to the YAML without code that uses it fails, and so does code
+ * that starts calling something new without a matching grant (the in-cluster run sees the 403).
+ *
+ * Keys are `group/resource`, with an empty group for the core API.
+ *
+ * @module
+ */
+
+/** A Role or ClusterRole rule. */
+export interface Rule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+
+/** `group/resource` → sorted verbs. */
+export type Table = Record<string, string[]>;
+
+/** ClusterRole `manager-role`: the Database controller, in every namespace. */
+export const MANAGER_ROLE: Table = {
+  // Informers (src/runtime/watcher.ts): list, then watch. src/database/reconciler.ts
+  // #releaseFinalizer: merge patch that drops the old course finalizer.
+  "database.example.com/databases": ["list", "patch", "watch"],
+  // reconciler.ts #writeStatus: merge patch of the status subresource.
+  "database.example.com/databases/status": ["patch"],
+  // src/database/labels.ts ownerReference sets blockOwnerDeletion; with the
+  // OwnerReferencesPermissionEnforcement admission plugin that needs update on the owner's
+  // finalizers whenever an owned object is created.
+  "database.example.com/databases/finalizers": ["update"],
+  // reconciler.ts #ensureSecret: POST, GET after a 409 (created before the cache saw it),
+  // then server-side apply (PATCH); informer list and watch.
+  "/secrets": ["create", "get", "list", "patch", "watch"],
+  // reconciler.ts #ensure: server-side apply (PATCH), authorized as create when the object does
+  // not exist yet; informers list and watch.
+  "/services": ["create", "list", "patch", "watch"],
+  "apps/statefulsets": ["create", "list", "patch", "watch"],
+  // src/database/storage.ts growVolumes: list the Database's PVCs, merge patch their size.
+  "/persistentvolumeclaims": ["list", "patch"],
+  // storage.ts allowsExpansion: GET one StorageClass.
+  "storage.k8s.io/storageclasses": ["get"],
+  // src/runtime/events.ts: POST an Event, merge patch the series of a repeated one.
+  "events.k8s.io/events": ["create", "patch"],
+};
+
+/** Role `leader-election-role`, in the operator's namespace. */
+export const LEADER_ELECTION_ROLE: Table = {
+  // src/runtime/lease_lock.ts: get, create, update (PUT with resourceVersion), watch.
+  "coordination.k8s.io/leases": ["create", "get", "update", "watch"],
+};
+
+/** ClusterRole `metrics-auth-role`: src/runtime/authenticator.ts reviews each scrape's token. */
+export const METRICS_AUTH_ROLE: Table = {
+  "authentication.k8s.io/tokenreviews": ["create"],
+  "authorization.k8s.io/subjectaccessreviews": ["create"],
+};
+
+/** The verbs `rules` grant per resource; throws on rules this table form cannot express. */
+export function tableOf(rules: Rule[]): Table {
+  const table: Table = {};
+  for (const rule of rules) {
+    if (rule.resourceNames || rule.nonResourceURLs) {
+      throw new Error(`Unexpected rule shape: ${JSON.stringify(rule)}`);
+    }
+    for (const group of rule.apiGroups ?? []) {
+      for (const resource of rule.resources ?? []) {
+        const verbs = new Set([...(table[`${group}/${resource}`] ?? []), ...(rule.verbs ?? [])]);
+        table[`${group}/${resource}`] = [...verbs].sort();
+      }
+    }
+  }
+  return table;
+}
+
+/** Every `*` in any field of `rules`, as `field: value` strings. */
+export function wildcards(rules: Rule[]): string[] {
+  return rules.flatMap((rule) =>
+    Object.entries(rule).flatMap(([field, values]) =>
+      (values as string[]).filter((v) => v.includes("*")).map((v) => `${field}: ${v}`)
+    )
+  );
+}

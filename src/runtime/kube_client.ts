@@ -143,10 +143,16 @@ export class KubeClient {
     const body = response.body;
     if (!body) return;
     const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    // An abort does not always reach a read already waiting on a quiet stream: race it.
+    const aborted = new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => {});
     let buffered = "";
     try {
       while (true) {
-        const { done, value } = await reader.read();
+        const { done, value } = await Promise.race([reader.read(), aborted]);
         if (done) return;
         buffered += value;
         let newline: number;
@@ -162,7 +168,8 @@ export class KubeClient {
         cause: error,
       });
     } finally {
-      await reader.cancel().catch(() => {});
+      // Not awaited: cancelling a stream whose read is still pending can wait on the network.
+      reader.cancel().catch(() => {});
     }
   }
 

@@ -10,15 +10,19 @@
 import { parseArgs } from "node:util";
 import { Informer } from "../src/runtime/informer.ts";
 import { KubeClient } from "../src/runtime/kube_client.ts";
-import { collectionPath, CORE, objectPath } from "../src/runtime/resource.ts";
-import { desiredSecret, generatePassword } from "../src/database/secret.ts";
-import { desiredService } from "../src/database/service.ts";
-import { desiredStatefulSet, type StatefulSet } from "../src/database/statefulset.ts";
+import { CORE, objectPath } from "../src/runtime/resource.ts";
+import type { StatefulSet } from "../src/database/statefulset.ts";
 import { type Database, DATABASE_RESOURCE } from "../src/database/types.ts";
 import { statefulSetReady } from "../src/database/status.ts";
 import { ControlPlane } from "./testenv/mod.ts";
 import { FAST_CONTROLLERS } from "./loadtest.ts";
-import { LOAD_SPEC, percentile, ReadyTracker, showProgress, withTimeout } from "./load/workload.ts";
+import {
+  percentile,
+  ReadyTracker,
+  showProgress,
+  withTimeout,
+  writeDatabaseAndObjects,
+} from "./load/workload.ts";
 
 /** Result of one floor run. */
 export interface FloorResult {
@@ -69,32 +73,12 @@ export async function runFloor(count: number, concurrency: number): Promise<Floo
     const started = performance.now();
     const createdAt = new Map<string, number>();
     let next = 0;
-    const spec = { ...LOAD_SPEC };
     const workers = Array.from({ length: concurrency }, async () => {
       while (next < count) {
         const name = `load-test-${next++}`;
-        const db = await client.request<Database>(
-          "POST",
-          collectionPath(DATABASE_RESOURCE, namespace),
-          {
-            body: {
-              apiVersion: "database.example.com/v1",
-              kind: "Database",
-              metadata: { name },
-              spec,
-            },
-          },
-        );
-        createdAt.set(name, performance.now());
-        databases.set(name, db);
-        await client.request("POST", collectionPath(CORE.secrets, namespace), {
-          body: desiredSecret(db, spec, generatePassword()),
-        });
-        await client.request("POST", collectionPath(CORE.services, namespace), {
-          body: desiredService(db),
-        });
-        await client.request("POST", collectionPath(CORE.statefulSets, namespace), {
-          body: desiredStatefulSet(db, spec),
+        await writeDatabaseAndObjects(client, namespace, name, (db) => {
+          createdAt.set(name, performance.now());
+          databases.set(name, db);
         });
       }
     });

@@ -7,15 +7,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { collectionPath, CORE } from "../src/runtime/resource.ts";
-import { desiredSecret, generatePassword } from "../src/database/secret.ts";
-import { desiredService } from "../src/database/service.ts";
-import { desiredStatefulSet } from "../src/database/statefulset.ts";
-import { type Database, DATABASE_RESOURCE } from "../src/database/types.ts";
 import { ControlPlane, eventually, startOperator } from "./testenv/mod.ts";
 import { memoryMiB } from "./load/proc_stats.ts";
 import { scrape, sumBy } from "./load/prometheus.ts";
-import { LOAD_SPEC } from "./load/workload.ts";
+import { writeDatabaseAndObjects } from "./load/workload.ts";
 
 if (import.meta.main) {
   const { values } = parseArgs({
@@ -31,28 +26,7 @@ if (import.meta.main) {
   const started = performance.now();
   await Promise.all(Array.from({ length: 64 }, async () => {
     while (next < count) {
-      const name = `db-${next++}`;
-      const db = await client.request<Database>(
-        "POST",
-        collectionPath(DATABASE_RESOURCE, namespace),
-        {
-          body: {
-            apiVersion: "database.example.com/v1",
-            kind: "Database",
-            metadata: { name },
-            spec: LOAD_SPEC,
-          },
-        },
-      );
-      await client.request("POST", collectionPath(CORE.secrets, namespace), {
-        body: desiredSecret(db, LOAD_SPEC, generatePassword()),
-      });
-      await client.request("POST", collectionPath(CORE.services, namespace), {
-        body: desiredService(db),
-      });
-      await client.request("POST", collectionPath(CORE.statefulSets, namespace), {
-        body: desiredStatefulSet(db, LOAD_SPEC),
-      });
+      await writeDatabaseAndObjects(client, namespace, `db-${next++}`);
     }
   }));
   console.error(

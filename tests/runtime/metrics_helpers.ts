@@ -5,30 +5,11 @@
 import { Buffer } from "node:buffer";
 import tls from "node:tls";
 import type { ControlPlane } from "../../tools/testenv/mod.ts";
+import { parseMetrics, type Sample } from "../../tools/load/prometheus.ts";
 
 const RBAC_DIR = new URL("../../manifests/rbac", import.meta.url).pathname;
 
-/** One sample of a Prometheus text page. */
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Every sample of a Prometheus text page. */
-export function parseMetrics(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split("\n")) {
-    const match = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/);
-    if (!match) continue;
-    const labels: Record<string, string> = {};
-    for (const [, key, value] of (match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[key!] = value!;
-    }
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
-  }
-  return samples;
-}
+export { parseMetrics, type Sample } from "../../tools/load/prometheus.ts";
 
 /** The samples named `name` whose labels include `labels`. */
 export function samples(text: string, name: string, labels: Record<string, string> = {}): Sample[] {

@@ -5,8 +5,11 @@
  */
 import { Informer } from "../../src/runtime/informer.ts";
 import type { KubeClient } from "../../src/runtime/kube_client.ts";
-import { collectionPath } from "../../src/runtime/resource.ts";
+import { collectionPath, CORE } from "../../src/runtime/resource.ts";
 import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
+import { desiredSecret, generatePassword } from "../../src/database/secret.ts";
+import { desiredService } from "../../src/database/service.ts";
+import { desiredStatefulSet } from "../../src/database/statefulset.ts";
 
 /** The spec of every load-test Database: the course's valid-db. */
 export const LOAD_SPEC = {
@@ -41,6 +44,42 @@ export async function createDatabases(
     }
   }));
   return createdAt;
+}
+
+/**
+ * Writes a Database and, with no operator logic, the three objects the operator would make for
+ * it; returns the created Database. The floor and the memory benchmark use it.
+ */
+export async function writeDatabaseAndObjects(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  onCreated: (db: Database) => void = () => {},
+): Promise<Database> {
+  const path = (
+    type:
+      | typeof CORE.secrets
+      | typeof DATABASE_RESOURCE
+      | typeof CORE.services
+      | typeof CORE.statefulSets,
+  ) => collectionPath(type, namespace);
+  const db = await client.request<Database>("POST", path(DATABASE_RESOURCE), {
+    body: {
+      apiVersion: "database.example.com/v1",
+      kind: "Database",
+      metadata: { name },
+      spec: LOAD_SPEC,
+    },
+  });
+  onCreated(db);
+  await client.request("POST", path(CORE.secrets), {
+    body: desiredSecret(db, LOAD_SPEC, generatePassword()),
+  });
+  await client.request("POST", path(CORE.services), { body: desiredService(db) });
+  await client.request("POST", path(CORE.statefulSets), {
+    body: desiredStatefulSet(db, LOAD_SPEC),
+  });
+  return db;
 }
 
 /** Watches a namespace's Databases and records when each first reports phase Ready. */

@@ -15,7 +15,7 @@ import type { StatefulSet } from "../src/database/statefulset.ts";
 import { type Database, DATABASE_RESOURCE } from "../src/database/types.ts";
 import { statefulSetReady } from "../src/database/status.ts";
 import { ControlPlane } from "./testenv/mod.ts";
-import { FAST_CONTROLLERS } from "./loadtest.ts";
+import { FAST_CONTROL_PLANE } from "./loadtest.ts";
 import {
   percentile,
   ReadyTracker,
@@ -36,7 +36,7 @@ export interface FloorResult {
 export async function runFloor(count: number, concurrency: number): Promise<FloorResult> {
   await using plane = await ControlPlane.start({
     mode: "cluster",
-    controllerManager: FAST_CONTROLLERS,
+    ...FAST_CONTROL_PLANE,
   });
   let writes = 0;
   const client = new KubeClient(plane.connection, {

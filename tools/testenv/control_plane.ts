@@ -25,6 +25,8 @@ export interface ControlPlaneOptions {
   apiServerArgs?: string[];
   /** kube-controller-manager client QPS, burst and StatefulSet workers (its defaults 20/30/5). */
   controllerManager?: { qps?: number; burst?: number; statefulSetSyncs?: number };
+  /** kube-scheduler client QPS and burst (its defaults 50/100). */
+  scheduler?: { qps?: number; burst?: number };
   /** Number of KWOK fake Nodes in `cluster` mode. @default 1 */
   nodes?: number;
 }
@@ -283,6 +285,8 @@ export class ControlPlane implements AsyncDisposable {
       `--kubeconfig=${this.kubeconfigPath}`,
       "--leader-elect=false",
       "--secure-port=0",
+      `--kube-api-qps=${options.scheduler?.qps ?? 50}`,
+      `--kube-api-burst=${options.scheduler?.burst ?? 100}`,
     ]);
     const stages = `${await kwokModuleDir()}/kustomize/stage`;
     // No --server-address: KWOK's server (logs, exec, metrics) is unused here, and starting it
@@ -292,7 +296,11 @@ export class ControlPlane implements AsyncDisposable {
       `--kubeconfig=${this.kubeconfigPath}`,
       "--manage-all-nodes=true",
       "--cidr=10.244.0.0/16",
+      // Heartbeats through a node Lease, as kwokctl sets up: without them the node lifecycle
+      // controller marks the node, and every pod on it, NotReady after its grace period.
+      "--node-lease-duration-seconds=40",
       `--config=${stages}/node/fast/node-initialize.yaml`,
+      `--config=${stages}/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml`,
       `--config=${stages}/pod/fast/pod-ready.yaml`,
       `--config=${stages}/pod/fast/pod-complete.yaml`,
       `--config=${stages}/pod/fast/pod-delete.yaml`,

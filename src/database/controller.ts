@@ -7,9 +7,9 @@
 import type client from "prom-client";
 import type { Controller } from "../runtime/controller.ts";
 import { EventRecorder } from "../runtime/events.ts";
-import type { Informer, InformerEvent } from "../runtime/informer.ts";
+import type { InformerEvent } from "../runtime/informer.ts";
 import type { Manager } from "../runtime/manager.ts";
-import { CORE, type KubeObject } from "../runtime/resource.ts";
+import { CORE } from "../runtime/resource.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "./labels.ts";
 import { DatabaseMetrics } from "./metrics.ts";
 import { DatabaseReconciler } from "./reconciler.ts";
@@ -64,7 +64,7 @@ export function setupDatabaseController(
   return manager.controller<Database>({
     name: "database",
     for: databases,
-    owns: [secrets, services, statefulSets] as unknown as Informer<KubeObject>[],
+    owns: [secrets, services, statefulSets],
     reconcile: options.metrics
       ? new DatabaseMetrics(options.metrics, databases.store).instrument(reconciler.reconcile)
       : reconciler.reconcile,

@@ -10,6 +10,7 @@ import { EventRecorder } from "../runtime/events.ts";
 import type { InformerEvent } from "../runtime/informer.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { CORE } from "../runtime/resource.ts";
+import { projectSecret, projectService, projectStatefulSet } from "./cache_projections.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "./labels.ts";
 import { DatabaseMetrics } from "./metrics.ts";
 import { DatabaseReconciler } from "./reconciler.ts";
@@ -44,9 +45,19 @@ export function setupDatabaseController(
     ENVIRONMENT_INDEX,
     (db) => (db.spec?.environment ? [db.spec.environment] : []),
   );
-  const secrets = manager.informer<Secret>(CORE.secrets, owned);
-  const services = manager.informer<Service>(CORE.services, owned);
-  const statefulSets = manager.informer<StatefulSet>(CORE.statefulSets, owned);
+  // Cached owned objects keep only what the reconciler reads and sets: most of the memory.
+  const secrets = manager.informer<Secret>(CORE.secrets, {
+    ...owned,
+    transform: projectSecret,
+  });
+  const services = manager.informer<Service>(CORE.services, {
+    ...owned,
+    transform: projectService,
+  });
+  const statefulSets = manager.informer<StatefulSet>(CORE.statefulSets, {
+    ...owned,
+    transform: projectStatefulSet,
+  });
   const reconciler = new DatabaseReconciler({
     client: manager.client,
     databases,

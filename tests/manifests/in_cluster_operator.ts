@@ -12,6 +12,7 @@
  * @module
  */
 import { freePorts, ManagedProcess } from "../../tools/testenv/mod.ts";
+import { waitUntilReady } from "../../tools/testenv/operator.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -93,20 +94,7 @@ export async function startInClusterOperator(o: InClusterOptions): Promise<InClu
     await Deno.remove(root, { recursive: true });
     throw error;
   }
-  const ready = async (timeoutMs = 60_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && !process.exited) {
-      try {
-        const response = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
-        await response.body?.cancel();
-        if (response.ok) return;
-      } catch {
-        // Not listening yet.
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`Operator not ready:\n${process.tail(30)}`);
-  };
+  const ready = (timeoutMs = 60_000) => waitUntilReady(process, healthPort, timeoutMs);
   return {
     process,
     healthPort,

@@ -53,24 +53,7 @@ export async function startOperator(
     env: { NO_COLOR: "1" },
     echo,
   });
-  const ready = async (timeoutMs = 60_000) => {
-    const deadline = Date.now() + timeoutMs;
-    let exited = false;
-    process.status.then(() => (exited = true));
-    while (Date.now() < deadline && !exited) {
-      try {
-        const response = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
-        await response.body?.cancel();
-        if (response.ok) return;
-      } catch {
-        // Not listening yet.
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(
-      `Operator not ready (${exited ? "exited" : "timed out"}):\n${process.tail(30)}`,
-    );
-  };
+  const ready = (timeoutMs = 60_000) => waitUntilReady(process, healthPort, timeoutMs);
   // On Ctrl-C, stop the operator before the control plane it talks to.
   const forgetInterrupt = onInterrupt(async () => {
     await process.stop(10_000);
@@ -89,4 +72,28 @@ export async function startOperator(
       await stop();
     },
   };
+}
+
+/**
+ * Resolves once the operator's `/readyz` answers 200 (its caches have synced).
+ * @throws {Error} with the end of its log if it exits or is not ready in time.
+ */
+export async function waitUntilReady(
+  process: ManagedProcess,
+  healthPort: number,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !process.exited) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+      await response.body?.cancel();
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const why = process.exited ? "exited" : "timed out";
+  throw new Error(`Operator not ready (${why}):\n${process.tail(30)}`);
 }

@@ -1,0 +1,52 @@
+/**
+ * What the Database controller keeps of its owned objects in memory: the metadata it reads, the
+ * fields it sets (so it can still tell whether they drifted), and the status it reads. Server
+ * defaults and everything else are dropped when objects enter the cache.
+ *
+ * @module
+ */
+import { projection, type Shape, shapeOf } from "../runtime/prune.ts";
+import type { Secret } from "./secret.ts";
+import { desiredService, type Service } from "./service.ts";
+import { desiredStatefulSet, type StatefulSet } from "./statefulset.ts";
+import type { Database, DatabaseSpec } from "./types.ts";
+
+/** A spec with every optional field set, so its objects show every field we may set. */
+const FULL_SPEC: DatabaseSpec = {
+  image: "postgres:17",
+  replicas: 1,
+  databaseName: "db",
+  username: "user",
+  storage: { size: "1Gi", storageClass: "standard" },
+  resources: { limits: {}, requests: {} },
+  environment: "production",
+};
+const EXAMPLE: Database = {
+  metadata: { name: "example", namespace: "example", uid: "example" },
+  spec: FULL_SPEC,
+};
+
+/** Fields holding maps with arbitrary keys (labels, quantities, data): kept whole. */
+const MAPS = new Set(["labels", "annotations", "matchLabels", "resources"]);
+
+function openMaps(shape: Shape): Shape {
+  if (shape === true) return true;
+  if (Array.isArray(shape)) return shape.map(openMaps);
+  return Object.fromEntries(
+    Object.entries(shape).map(([key, child]) => [key, MAPS.has(key) ? true : openMaps(child)]),
+  );
+}
+
+/** Cache transform of owned StatefulSets. */
+export const projectStatefulSet = projection<StatefulSet>({
+  spec: openMaps(shapeOf(desiredStatefulSet(EXAMPLE, FULL_SPEC).spec)),
+  status: { observedGeneration: true, replicas: true, readyReplicas: true, updatedReplicas: true },
+});
+
+/** Cache transform of owned Services. */
+export const projectService = projection<Service>({
+  spec: openMaps(shapeOf(desiredService(EXAMPLE).spec)),
+});
+
+/** Cache transform of owned Secrets. */
+export const projectSecret = projection<Secret>({ type: true, data: true });

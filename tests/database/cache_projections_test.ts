@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { isSubset } from "../../src/runtime/apply.ts";
+import { projectService, projectStatefulSet } from "../../src/database/cache_projections.ts";
+import { desiredService } from "../../src/database/service.ts";
+import { desiredStatefulSet, type StatefulSet } from "../../src/database/statefulset.ts";
+import type { Database, DatabaseSpec } from "../../src/database/types.ts";
+
+const spec: DatabaseSpec = {
+  image: "postgres:17",
+  replicas: 2,
+  databaseName: "app",
+  username: "app",
+  storage: { size: "10Gi", storageClass: "fast" },
+  resources: { limits: { cpu: "1", "nvidia.com/gpu": 1 }, requests: { memory: "1Gi" } },
+};
+const db: Database = { metadata: { name: "d", namespace: "n", uid: "u-1" }, spec };
+
+/** Reads or writes a nested field by a dotted path (array indexes as numbers). */
+function at(object: unknown, path: string, value?: unknown): unknown {
+  const keys = path.split(".");
+  let node = object as Record<string, unknown>;
+  for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>;
+  const last = keys.at(-1)!;
+  if (value !== undefined) node[last] = value;
+  return node[last];
+}
+
+/** What the API server returns: ours plus defaults, status and managedFields. */
+function live(): StatefulSet {
+  const sts = structuredClone(desiredStatefulSet(db, spec));
+  at(sts, "metadata.resourceVersion", "7");
+  at(sts, "metadata.generation", 3);
+  at(sts, "metadata.managedFields", [{ manager: "x" }]);
+  at(sts, "spec.revisionHistoryLimit", 10);
+  at(sts, "spec.template.spec.dnsPolicy", "ClusterFirst");
+  at(sts, "spec.template.spec.containers.0.terminationMessagePath", "/dev/termination-log");
+  at(sts, "spec.template.spec.containers.0.readinessProbe.successThreshold", 1);
+  sts.status = {
+    observedGeneration: 3,
+    replicas: 2,
+    readyReplicas: 2,
+    updatedReplicas: 2,
+    currentRevision: "r",
+  };
+  return sts;
+}
+
+Deno.test("projectStatefulSet() drops server defaults but never changes a drift decision", () => {
+  const desired = desiredStatefulSet(db, spec);
+  const pruned = projectStatefulSet(live());
+  assert.equal(isSubset(desired, live()), true);
+  assert.equal(isSubset(desired, pruned), true);
+  assert.equal(at(pruned, "spec.revisionHistoryLimit"), undefined);
+  assert.equal(at(pruned, "spec.template.spec.dnsPolicy"), undefined);
+  assert.equal(at(pruned, "metadata.managedFields"), undefined);
+  assert.deepEqual(at(pruned, "spec.template.spec.containers.0.resources"), spec.resources);
+  assert.equal(at(pruned, "status.readyReplicas"), 2);
+  assert.equal(at(pruned, "status.currentRevision"), undefined);
+  const edited = live();
+  at(edited, "spec.replicas", 5);
+  assert.equal(isSubset(desired, projectStatefulSet(edited)), false);
+  const reimaged = live();
+  at(reimaged, "spec.template.spec.containers.0.image", "postgres:16");
+  assert.equal(isSubset(desired, projectStatefulSet(reimaged)), false);
+});
+
+Deno.test("projectService() keeps the ports and selector it compares", () => {
+  const service = structuredClone(desiredService(db));
+  at(service, "spec.clusterIP", "10.96.0.10");
+  const pruned = projectService(service);
+  assert.equal(isSubset(desiredService(db), pruned), true);
+  assert.equal(at(pruned, "spec.clusterIP"), undefined);
+});

@@ -8,7 +8,8 @@
  * Why not `@kubernetes/client-node` at run time: importing it costs about 66 MiB of RSS and
  * 1.2 s of start-up (measured in Deno 2.9.6: 114 MiB and 1.4 s for a script that only builds a
  * `KubeConfig`, against 48 MiB and 0.2 s without it), which would spend half the operator's memory
- * budget before it caches anything. Its model types are still used, as type-only imports.
+ * budget before it caches anything. The few object shapes the operator needs are declared in
+ * `resource.ts` and next to the code that builds them.
  *
  * @module
  */

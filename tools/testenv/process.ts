@@ -130,10 +130,15 @@ function installExitHooks(): void {
   globalThis.addEventListener("unload", () => {
     for (const process of live) process.kill("SIGKILL");
   });
-  let interrupted = false;
+  let interruptedAt = 0;
   const onSignal = async () => {
-    if (interrupted) Deno.exit(130); // Asked twice: stop waiting.
-    interrupted = true;
+    if (interruptedAt > 0) {
+      // Asked again by a person (not the same signal delivered twice, as `deno task` and a
+      // terminal's process group can do within milliseconds): stop waiting.
+      if (Date.now() - interruptedAt > 1_000) Deno.exit(130);
+      return;
+    }
+    interruptedAt = Date.now();
     for (const cleanup of [...cleanups].reverse()) await cleanup().catch(() => {});
     for (const process of [...live].reverse()) await process.stop();
     Deno.exit(130);

@@ -6,6 +6,7 @@ import { type Database, DATABASE_RESOURCE, type DatabasePhase } from "../../src/
 import { collectionPath, objectPath } from "../../src/runtime/resource.ts";
 import { Store } from "../../src/runtime/store.ts";
 import { createNamespace } from "../runtime/informer_helpers.ts";
+import { createDatabase } from "./databases.ts";
 import {
   applyRbac,
   negotiatedProtocol,
@@ -140,18 +141,11 @@ Deno.test("The operator's metrics endpoint, with real tokens and RBAC", async (t
 
     await t.step("3 Databases appear in database_resources_total and database_info", async () => {
       for (const name of ["alpha", "beta", "gamma"]) {
-        await admin.request("POST", collectionPath(DATABASE_RESOURCE, ns), {
-          body: {
-            apiVersion: "database.example.com/v1",
-            kind: "Database",
-            metadata: { name },
-            spec: {
-              image: "postgres:17",
-              databaseName: "app",
-              username: "app",
-              storage: { size: "1Gi" },
-            },
-          },
+        await createDatabase(admin, ns, name, {
+          image: "postgres:17",
+          databaseName: "app",
+          username: "app",
+          storage: { size: "1Gi" },
         });
       }
       let text = "";

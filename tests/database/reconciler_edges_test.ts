@@ -3,6 +3,7 @@ import { ControlPlane, eventually } from "../../tools/testenv/mod.ts";
 import type { KubeClient } from "../../src/runtime/kube_client.ts";
 import { collectionPath, CORE, objectPath } from "../../src/runtime/resource.ts";
 import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
+import { createDatabase } from "./databases.ts";
 import { startInProcess } from "./in_process_operator.ts";
 import { createNamespace, parallel } from "../runtime/informer_helpers.ts";
 
@@ -143,12 +144,6 @@ Deno.test("Database reconciler edge cases in a cluster", async (t) => {
 
 function spec() {
   return { databaseName: "app", username: "app", storage: { size: "10Gi" } };
-}
-
-async function createDatabase(client: KubeClient, ns: string, name: string, spec: object) {
-  await client.request("POST", collectionPath(DATABASE_RESOURCE, ns), {
-    body: { apiVersion: "database.example.com/v1", kind: "Database", metadata: { name }, spec },
-  });
 }
 
 async function getDatabase(client: KubeClient, ns: string, name: string): Promise<Database> {

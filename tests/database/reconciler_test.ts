@@ -5,16 +5,9 @@ import { CORE, type KubeObject, objectPath } from "../../src/runtime/resource.ts
 import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
 import type { StatefulSet } from "../../src/database/statefulset.ts";
 import type { Secret } from "../../src/database/secret.ts";
+import { createDatabase, VALID_SPEC } from "./databases.ts";
 import { startInProcess } from "./in_process_operator.ts";
 import { createNamespace } from "../runtime/informer_helpers.ts";
-
-const validSpec = {
-  image: "postgres:17",
-  replicas: 1,
-  databaseName: "mydb",
-  username: "admin",
-  storage: { size: "10Gi" },
-};
 
 Deno.test("Database reconciler in a cluster with real controllers", async (t) => {
   await using plane = await ControlPlane.start({ mode: "cluster" });
@@ -25,7 +18,7 @@ Deno.test("Database reconciler in a cluster with real controllers", async (t) =>
     await t.step(
       "valid-db gets its Secret, Service and StatefulSet and becomes Ready",
       async () => {
-        await createDatabase(client, ns, "valid-db", validSpec);
+        await createDatabase(client, ns, "valid-db", VALID_SPEC);
         const wait = await plane.kubectl([
           "wait",
           "--for=condition=Ready",
@@ -142,7 +135,7 @@ Deno.test("Database reconciler in a cluster with real controllers", async (t) =>
 
     await t.step("a namespace with a Database is deleted without hanging", async () => {
       const doomed = await createNamespace(client, "doomed");
-      await createDatabase(client, doomed, "short-lived", validSpec);
+      await createDatabase(client, doomed, "short-lived", VALID_SPEC);
       await eventually(
         async () => (await tryGet(client, CORE.statefulSets, doomed, "short-lived")) !== undefined,
         "StatefulSet created",
@@ -158,17 +151,6 @@ Deno.test("Database reconciler in a cluster with real controllers", async (t) =>
     await operator.stop();
   }
 });
-
-async function createDatabase(
-  client: KubeClient,
-  ns: string,
-  name: string,
-  spec: Record<string, unknown>,
-): Promise<void> {
-  await client.request("POST", `/apis/database.example.com/v1/namespaces/${ns}/databases`, {
-    body: { apiVersion: "database.example.com/v1", kind: "Database", metadata: { name }, spec },
-  });
-}
 
 async function patchSpec(
   client: KubeClient,

@@ -50,23 +50,7 @@ export async function masterStatus(operator: OperatorProcess, name: string): Pro
   return Number(line.split(" ").at(-1));
 }
 
-/** Creates a valid Database. */
-export async function createDatabase(client: KubeClient, ns: string, name: string): Promise<void> {
-  await client.request("POST", `/apis/database.example.com/v1/namespaces/${ns}/databases`, {
-    body: {
-      apiVersion: "database.example.com/v1",
-      kind: "Database",
-      metadata: { name },
-      spec: {
-        image: "postgres:17",
-        replicas: 1,
-        databaseName: "mydb",
-        username: "admin",
-        storage: { size: "10Gi" },
-      },
-    },
-  });
-}
+export { createDatabase } from "../database/databases.ts";
 
 /** Names of the StatefulSets in `ns`. */
 export async function statefulSetNames(client: KubeClient, ns: string): Promise<string[]> {

@@ -1,15 +1,25 @@
 /**
- * `deno task controlplane`: builds every control-plane binary that is not cached yet (etcd,
- * kube-apiserver, kubectl, kube-controller-manager, kube-scheduler, KWOK) and prints where they
+ * `deno task controlplane`: builds every binary the harness starts that is not cached yet (etcd,
+ * kube-apiserver, kubectl, kube-controller-manager, kube-scheduler, KWOK; for the real node the
+ * kubelet, kube-proxy, CoreDNS, crictl and the pause program) and, where this machine can run a
+ * real node, its images (pause, postgres:17, postgres:15, the operator), and prints where they
  * are. CI runs it first so the build shows as its own step.
  *
  * @module
  */
 import { cacheDir, ensureAll, pinnedVersions } from "./testenv/binaries.ts";
+import { ensureImage, type ImageName, missingForRealNode } from "./testenv/mod.ts";
 
 if (import.meta.main) {
   const started = performance.now();
   await ensureAll();
+  const missing = missingForRealNode();
+  if (missing) {
+    console.error(`No real-node images: this machine lacks ${missing}`);
+  } else {
+    const images: ImageName[] = ["pause", "postgres:17", "postgres:15", "operator"];
+    for (const image of images) await ensureImage(image);
+  }
   const seconds = ((performance.now() - started) / 1000).toFixed(0);
   console.log(
     `Control-plane binaries for ${

@@ -1,11 +1,13 @@
 /**
- * Finds the control-plane binaries the way controller-runtime's envtest does
+ * Finds the control-plane and node binaries the way controller-runtime's envtest does
  * (`TEST_ASSET_<NAME>`, then `$KUBEBUILDER_ASSETS/<name>`), and otherwise builds them with
  * `go build` from the pinned Go modules in `tools/controlplane/` into a cache folder outside the
  * repository, keyed by the pinned versions, so that only the first run pays for the build.
  *
  * @module
  */
+
+import { createHash } from "node:crypto";
 
 /** Every binary the harness can start. */
 export type BinaryName =
@@ -14,7 +16,12 @@ export type BinaryName =
   | "kubectl"
   | "kube-controller-manager"
   | "kube-scheduler"
-  | "kwok";
+  | "kwok"
+  | "kubelet"
+  | "kube-proxy"
+  | "coredns"
+  | "crictl"
+  | "pause";
 
 const MODULES_DIR = new URL("../controlplane/", import.meta.url).pathname;
 
@@ -29,28 +36,67 @@ const SOURCES: Record<BinaryName, { module: string; pkg: string }> = {
   },
   "kube-scheduler": { module: "kubernetes", pkg: "k8s.io/kubernetes/cmd/kube-scheduler" },
   "kwok": { module: "kwok", pkg: "sigs.k8s.io/kwok/cmd/kwok" },
+  "kubelet": { module: "kubernetes", pkg: "k8s.io/kubernetes/cmd/kubelet" },
+  "kube-proxy": { module: "kubernetes", pkg: "k8s.io/kubernetes/cmd/kube-proxy" },
+  "coredns": { module: "coredns", pkg: "github.com/coredns/coredns" },
+  "crictl": { module: "critools", pkg: "sigs.k8s.io/cri-tools/cmd/crictl" },
+  "pause": { module: "pause", pkg: "." },
 };
 
-/** The pinned versions, read from the Go modules so they have one source. */
+/** The Go module each folder pins, for the folder's cache key. */
+const PINNED: Record<string, string> = {
+  kubernetes: "k8s.io/kubernetes",
+  etcd: "go.etcd.io/etcd/server/v3",
+  kwok: "sigs.k8s.io/kwok",
+  coredns: "github.com/coredns/coredns",
+  critools: "sigs.k8s.io/cri-tools",
+};
+
+/** The version a folder of `tools/controlplane/` pins, read from its go.mod (one source). */
+export function pinnedVersion(module: string): string {
+  const path = PINNED[module];
+  if (!path) throw new Error(`tools/controlplane/${module} is not a known module`);
+  const text = Deno.readTextFileSync(`${MODULES_DIR}${module}/go.mod`);
+  const match = text.match(new RegExp(`${path.replaceAll(".", "\\.")} (v\\S+)`));
+  if (!match?.[1]) throw new Error(`${module}/go.mod does not pin ${path}`);
+  return match[1];
+}
+
+/** The pinned versions of the control plane, read from the Go modules so they have one source. */
 export function pinnedVersions(): { kubernetes: string; etcd: string; kwok: string } {
-  const version = (module: string, path: string) => {
-    const text = Deno.readTextFileSync(`${MODULES_DIR}${module}/go.mod`);
-    const match = text.match(new RegExp(`${path.replaceAll(".", "\\.")} (v\\S+)`));
-    if (!match?.[1]) throw new Error(`${module}/go.mod does not pin ${path}`);
-    return match[1];
-  };
   return {
-    kubernetes: version("kubernetes", "k8s.io/kubernetes"),
-    etcd: version("etcd", "go.etcd.io/etcd/server/v3"),
-    kwok: version("kwok", "sigs.k8s.io/kwok"),
+    kubernetes: pinnedVersion("kubernetes"),
+    etcd: pinnedVersion("etcd"),
+    kwok: pinnedVersion("kwok"),
   };
 }
 
-/** The folder that holds binaries built for the pinned versions. */
+/** The root of this project's caches (binaries and images), outside the repository. */
+export function cacheRoot(): string {
+  const base = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/tmp"}/.cache`;
+  return `${base}/postgres-operator`;
+}
+
+/** The folder that holds the control-plane binaries built for the pinned versions. */
 export function cacheDir(): string {
   const v = pinnedVersions();
-  const base = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/tmp"}/.cache`;
-  return `${base}/postgres-operator/kubernetes-${v.kubernetes}-etcd-${v.etcd}-kwok-${v.kwok}`;
+  return `${cacheRoot()}/kubernetes-${v.kubernetes}-etcd-${v.etcd}-kwok-${v.kwok}`;
+}
+
+/** Where a binary is cached: node tools get a folder keyed by their own module's version. */
+function cachedPath(name: BinaryName): string {
+  const { module } = SOURCES[name];
+  if (module === "pause") {
+    // Our own program: keyed by its source.
+    const source = Deno.readFileSync(`${MODULES_DIR}pause/main.go`);
+    return `${cacheRoot()}/pause-${
+      createHash("sha256").update(source).digest("hex").slice(0, 16)
+    }/pause`;
+  }
+  if (module === "coredns" || module === "critools") {
+    return `${cacheRoot()}/${module}-${pinnedVersion(module)}/${name}`;
+  }
+  return `${cacheDir()}/${name}`;
 }
 
 /**
@@ -62,7 +108,7 @@ export async function binaryPath(name: BinaryName): Promise<string> {
   if (explicit) return explicit;
   const assets = Deno.env.get("KUBEBUILDER_ASSETS");
   if (assets && isFile(`${assets}/${name}`)) return `${assets}/${name}`;
-  const path = `${cacheDir()}/${name}`;
+  const path = cachedPath(name);
   if (!isFile(path)) await build(name, path);
   return path;
 }
@@ -86,13 +132,15 @@ export async function kwokModuleDir(): Promise<string> {
 
 async function build(name: BinaryName, path: string): Promise<void> {
   const { module, pkg } = SOURCES[name];
-  await Deno.mkdir(cacheDir(), { recursive: true });
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
   const partial = `${path}.partial-${Deno.pid}`;
   const started = Date.now();
   console.error(`testenv: building ${name} from ${pkg} (first run only; can take minutes)…`);
   const out = await new Deno.Command("go", {
     args: ["build", "-trimpath", `-ldflags=${linkerFlags(module)}`, "-o", partial, pkg],
     cwd: `${MODULES_DIR}${module}`,
+    // Static, so the binary runs alone in an image (pause) or on any host.
+    env: { CGO_ENABLED: "0" },
     stdout: "piped",
     stderr: "piped",
   }).output();

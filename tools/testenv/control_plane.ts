@@ -4,30 +4,58 @@
  * - `apiserver` mode (envtest parity): etcd and kube-apiserver with RBAC, client-certificate
  *   admin in `system:masters`, and service-account signing keys so TokenRequest works.
  * - `cluster` mode adds kube-controller-manager (garbage collector, StatefulSet, namespace and
- *   volume controllers, host-path provisioner), kube-scheduler and KWOK with fake Nodes, so
- *   StatefulSet Pods really get scheduled, bound to provisioned volumes and become Ready.
+ *   volume controllers, host-path provisioner) and kube-scheduler, and either KWOK with fake
+ *   Nodes (the default: pods are scheduled, bound to volumes and marked Ready, nothing runs) or,
+ *   with `realNode`, a real node (`node/`) whose pods run real containers; KWOK nodes can be
+ *   added next to it for scale.
  *
  * @module
  */
-import { createCertificate, createKeyPair } from "../../src/runtime/certificates.ts";
 import type { Connection } from "../../src/runtime/kubeconfig.ts";
 import { KubeClient } from "../../src/runtime/kube_client.ts";
 import { binaryPath, kwokModuleDir } from "./binaries.ts";
+import {
+  controllerManagerArgs,
+  type ControllerManagerOptions,
+  fakeNode,
+  kwokArgs,
+  schedulerArgs,
+  STANDARD_STORAGE_CLASS,
+} from "./cluster_components.ts";
+import type { ImageName } from "./images/images.ts";
+import {
+  assertRealNodeSupported,
+  createNodeNetwork,
+  NODE_NAME,
+  NODE_NETWORK,
+  RealNode,
+  removeHostPathVolumes,
+  removeNodeNetwork,
+} from "./node/mod.ts";
+import { type ClusterPki, kubeconfigYaml, writeClusterPki, writeServingPair } from "./pki.ts";
 import { ManagedProcess, onInterrupt } from "./process.ts";
+import { fetchOk, freePorts, waitFor } from "./waiting.ts";
 
 /** Options for {@linkcode ControlPlane.start}. */
 export interface ControlPlaneOptions {
   /** @default "apiserver" */
   mode?: "apiserver" | "cluster";
+  /**
+   * In `cluster` mode, run a real node (kubelet, containerd, kube-proxy, CoreDNS): needs root
+   * and the Debian packages `.ci/run` installs. @default false
+   */
+  realNode?: boolean;
+  /** Images the real node gets besides the pause image. @default ["postgres:17"] */
+  images?: ImageName[];
   /** Install the Database CRD and wait until it is Established. @default true */
   installCRDs?: boolean;
   /** Extra kube-apiserver flags. */
   apiServerArgs?: string[];
   /** kube-controller-manager client QPS, burst and StatefulSet workers (its defaults 20/30/5). */
-  controllerManager?: { qps?: number; burst?: number; statefulSetSyncs?: number };
+  controllerManager?: ControllerManagerOptions;
   /** kube-scheduler client QPS and burst (its defaults 50/100). */
   scheduler?: { qps?: number; burst?: number };
-  /** Number of KWOK fake Nodes in `cluster` mode. @default 1 */
+  /** Number of KWOK fake Nodes in `cluster` mode. @default 1, or 0 with a real node */
   nodes?: number;
 }
 
@@ -41,6 +69,8 @@ export class ControlPlane implements AsyncDisposable {
   #apiServerArgs: string[] = [];
   #client?: KubeClient;
   #etcdUrl = "";
+  #realNode?: RealNode;
+  #networkCreated = false;
   #forgetInterrupt = () => {};
   #stopped?: Promise<void>;
 
@@ -57,42 +87,26 @@ export class ControlPlane implements AsyncDisposable {
   ) {}
 
   /**
-   * Starts the processes and waits until the API server is ready.
-   * @throws {Error} naming the failing process and the folder with its logs.
+   * Starts the processes and waits until the API server is ready (and the nodes, in `cluster`
+   * mode).
+   * @throws {Error} naming the failing process and the folder with its logs; or, for a real
+   * node on a machine that cannot run one, one line naming what is missing.
    */
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const mode = options.mode ?? "apiserver";
+    const realNode = mode === "cluster" && (options.realNode ?? false);
+    if (realNode) assertRealNodeSupported();
     const dir = await Deno.makeTempDir({ prefix: "postgres-operator-testenv-" });
-    const [etcdPort, peerPort, securePort] = await freePorts(3);
-    const ca = await createCertificate({ commonName: "testenv-ca", isCA: true });
-    const serving = await createCertificate({
-      commonName: "kube-apiserver",
-      issuer: ca,
-      ipAddresses: ["127.0.0.1", "10.96.0.1"],
-      dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"],
-    });
-    const admin = await createCertificate({
-      commonName: "admin",
-      organizations: ["system:masters"],
-      issuer: ca,
-    });
-    const serviceAccountKey = await createKeyPair();
-    const files = {
-      "ca.crt": ca.certPem,
-      "apiserver.crt": serving.certPem,
-      "apiserver.key": serving.keyPem,
-      "sa.key": serviceAccountKey.privatePem,
-      "sa.pub": serviceAccountKey.publicPem,
-    };
-    for (const [name, text] of Object.entries(files)) {
-      await Deno.writeTextFile(`${dir}/${name}`, text);
-    }
-    const server = `https://127.0.0.1:${securePort}`;
+    // A real node's pods reach the API server on the host end of the node's veth.
+    const host = realNode ? NODE_NETWORK.hostIp : "127.0.0.1";
+    const [etcdPort, peerPort, securePort = 0] = await freePorts(3);
+    const pki = await writeClusterPki(dir, ["127.0.0.1", NODE_NETWORK.hostIp]);
+    const server = `https://${host}:${securePort}`;
     const connection: Connection = {
       server,
-      caPem: ca.certPem,
-      certPem: admin.certPem,
-      keyPem: admin.keyPem,
+      caPem: pki.ca.certPem,
+      certPem: pki.admin.certPem,
+      keyPem: pki.admin.keyPem,
       namespace: "default",
       source: "testenv",
     };
@@ -101,6 +115,10 @@ export class ControlPlane implements AsyncDisposable {
     const plane = new ControlPlane(dir, mode, server, connection, kubeconfigPath);
     plane.#forgetInterrupt = onInterrupt(() => plane.stop());
     try {
+      if (realNode) {
+        plane.#networkCreated = true;
+        await createNodeNetwork();
+      }
       const etcdUrl = plane.#etcdUrl = `http://127.0.0.1:${etcdPort}`;
       const peerUrl = `http://127.0.0.1:${peerPort}`;
       plane.#spawn("etcd", await binaryPath("etcd"), [
@@ -114,35 +132,17 @@ export class ControlPlane implements AsyncDisposable {
         "--log-level=warn",
       ]);
       await waitFor("etcd", () => fetchOk(`${etcdUrl}/health`), 30_000);
-      plane.#apiServerArgs = [
-        `--etcd-servers=${etcdUrl}`,
-        `--secure-port=${securePort}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
-        `--cert-dir=${dir}`,
-        `--tls-cert-file=${dir}/apiserver.crt`,
-        `--tls-private-key-file=${dir}/apiserver.key`,
-        `--client-ca-file=${dir}/ca.crt`,
-        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-        `--service-account-key-file=${dir}/sa.pub`,
-        `--service-account-signing-key-file=${dir}/sa.key`,
-        "--service-cluster-ip-range=10.96.0.0/16",
-        "--authorization-mode=RBAC",
-        "--allow-privileged=true",
-        "--disable-admission-plugins=ServiceAccount",
-        "--profiling=false",
-        ...(options.apiServerArgs ?? []),
-      ];
+      plane.#apiServerArgs = apiServerArgs(dir, pki, etcdUrl, host, securePort, realNode)
+        .concat(options.apiServerArgs ?? []);
       await plane.#startApiServer();
       // CRDs first: the garbage collector discovers resource types at start, and would
       // otherwise see the Database type only at its next 30-second rediscovery.
       if (options.installCRDs ?? true) await plane.installCRDs();
-      if (mode === "cluster") await plane.#startClusterComponents(options);
+      if (mode === "cluster") await plane.#startClusterComponents(options, pki, realNode);
       return plane;
     } catch (error) {
-      plane.#forgetInterrupt();
-      await plane.#stopProcesses();
-      throw new Error(`Control plane failed to start; logs are in ${dir}: ${error}`, {
+      await plane.stop();
+      throw new Error(`Control plane failed to start; logs were in ${dir}: ${error}`, {
         cause: error,
       });
     }
@@ -152,6 +152,11 @@ export class ControlPlane implements AsyncDisposable {
   get client(): KubeClient {
     this.#client ??= new KubeClient(this.connection, { qps: 0, userAgent: "testenv" });
     return this.#client;
+  }
+
+  /** Whether this cluster has a real node. */
+  get hasRealNode(): boolean {
+    return this.#realNode !== undefined;
   }
 
   /** Runs the built kubectl against this control plane. */
@@ -215,17 +220,29 @@ export class ControlPlane implements AsyncDisposable {
     return this.#processes.find((p) => p.name === name)?.pid;
   }
 
-  /** The PIDs of every process still running. */
+  /** The PIDs of every process still running, the real node's included. */
   get pids(): number[] {
-    return this.#processes.map((p) => p.pid);
+    return [...this.#processes.map((p) => p.pid), ...(this.#realNode?.pids ?? [])];
   }
 
-  /** Stops every process and removes the temporary folder. */
+  /**
+   * Stops every process (the real node first, with its containers, mounts and network) and
+   * removes the host-path volumes and the temporary folder.
+   */
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
       this.#forgetInterrupt();
+      await this.#realNode?.stop();
+      if (this.mode === "cluster") {
+        const apiServerUp = this.#apiServer !== undefined && !this.#apiServer.exited;
+        await removeHostPathVolumes(
+          apiServerUp ? this.client : undefined,
+          this.#realNode?.volumePaths,
+        );
+      }
       this.#client?.close();
       await this.#stopProcesses();
+      if (this.#networkCreated) await removeNodeNetwork();
       await Deno.remove(this.dir, { recursive: true }).catch(() => {});
     })();
     return this.#stopped;
@@ -265,62 +282,47 @@ export class ControlPlane implements AsyncDisposable {
     }
   }
 
-  async #startClusterComponents(options: ControlPlaneOptions): Promise<void> {
-    const kcm = options.controllerManager ?? {};
-    this.#spawn("kube-controller-manager", await binaryPath("kube-controller-manager"), [
-      `--kubeconfig=${this.kubeconfigPath}`,
-      "--controllers=garbage-collector-controller,statefulset-controller," +
-      "persistentvolume-binder-controller,persistentvolume-expander-controller," +
-      "namespace-controller,node-lifecycle-controller,persistentvolume-protection-controller," +
-      "persistentvolumeclaim-protection-controller",
-      "--enable-hostpath-provisioner=true",
-      "--leader-elect=false",
-      "--use-service-account-credentials=false",
-      "--secure-port=0",
-      `--kube-api-qps=${kcm.qps ?? 20}`,
-      `--kube-api-burst=${kcm.burst ?? 30}`,
-      `--concurrent-statefulset-syncs=${kcm.statefulSetSyncs ?? 5}`,
-    ]);
-    this.#spawn("kube-scheduler", await binaryPath("kube-scheduler"), [
-      `--kubeconfig=${this.kubeconfigPath}`,
-      "--leader-elect=false",
-      "--secure-port=0",
-      `--kube-api-qps=${options.scheduler?.qps ?? 50}`,
-      `--kube-api-burst=${options.scheduler?.burst ?? 100}`,
-    ]);
-    const stages = `${await kwokModuleDir()}/kustomize/stage`;
-    // No --server-address: KWOK's server (logs, exec, metrics) is unused here, and starting it
-    // builds a CEL environment that races with the first Node's stage (kwok v0.8.0 dies with
-    // "fatal error: concurrent map writes" in easycel, about one start in fifteen here).
-    this.#spawn("kwok", await binaryPath("kwok"), [
-      `--kubeconfig=${this.kubeconfigPath}`,
-      "--manage-all-nodes=true",
-      "--cidr=10.244.0.0/16",
-      // Heartbeats through a node Lease, as kwokctl sets up: without them the node lifecycle
-      // controller marks the node, and every pod on it, NotReady after its grace period.
-      "--node-lease-duration-seconds=40",
-      `--config=${stages}/node/fast/node-initialize.yaml`,
-      `--config=${stages}/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml`,
-      `--config=${stages}/pod/fast/pod-ready.yaml`,
-      `--config=${stages}/pod/fast/pod-complete.yaml`,
-      `--config=${stages}/pod/fast/pod-delete.yaml`,
-    ]);
-    for (let i = 0; i < (options.nodes ?? 1); i++) {
-      await this.client.request("POST", "/api/v1/nodes", { body: fakeNode(`kwok-node-${i}`) });
+  async #startClusterComponents(
+    options: ControlPlaneOptions,
+    pki: ClusterPki,
+    realNode: boolean,
+  ): Promise<void> {
+    const kubeconfig = this.kubeconfigPath;
+    this.#spawn(
+      "kube-controller-manager",
+      await binaryPath("kube-controller-manager"),
+      controllerManagerArgs(kubeconfig, pki.caFile, realNode, options.controllerManager),
+    );
+    this.#spawn(
+      "kube-scheduler",
+      await binaryPath("kube-scheduler"),
+      schedulerArgs(kubeconfig, options.scheduler?.qps, options.scheduler?.burst),
+    );
+    const fakeNodes = options.nodes ?? (realNode ? 0 : 1);
+    if (fakeNodes > 0) {
+      this.#spawn("kwok", await binaryPath("kwok"), kwokArgs(kubeconfig, await kwokModuleDir()));
+      for (let i = 0; i < fakeNodes; i++) {
+        await this.client.request("POST", "/api/v1/nodes", { body: fakeNode(`kwok-node-${i}`) });
+      }
     }
     await this.client.request("POST", "/apis/storage.k8s.io/v1/storageclasses", {
-      body: {
-        apiVersion: "storage.k8s.io/v1",
-        kind: "StorageClass",
-        metadata: {
-          name: "standard",
-          annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
-        },
-        provisioner: "kubernetes.io/host-path",
-        reclaimPolicy: "Delete",
-        volumeBindingMode: "WaitForFirstConsumer",
-      },
+      body: STANDARD_STORAGE_CLASS,
     });
+    if (realNode) {
+      const serving = await writeServingPair(this.dir, "kubelet", pki.ca, {
+        commonName: `system:node:${NODE_NAME}`,
+        ipAddresses: [NODE_NETWORK.nodeIp],
+        dnsNames: [NODE_NAME],
+      });
+      this.#realNode = await RealNode.start({
+        dir: this.dir,
+        kubeconfig,
+        caFile: pki.caFile,
+        ...serving,
+        client: this.client,
+        images: options.images ?? ["postgres:17"],
+      });
+    }
     await this.#mustKubectl([
       "wait",
       "--for=condition=Ready",
@@ -350,77 +352,39 @@ export class ControlPlane implements AsyncDisposable {
   }
 }
 
-function fakeNode(name: string): Record<string, unknown> {
-  const resources = { cpu: "256", memory: "1Ti", pods: "5000" };
-  return {
-    apiVersion: "v1",
-    kind: "Node",
-    metadata: {
-      name,
-      annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
-      labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "type": "kwok" },
-    },
-    status: { allocatable: resources, capacity: resources, nodeInfo: { kubeletVersion: "fake" } },
-  };
-}
-
-function kubeconfigYaml(c: Connection): string {
-  // JSON is valid YAML, and needs no YAML writer.
-  return JSON.stringify(
-    {
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{
-        name: "testenv",
-        cluster: { server: c.server, "certificate-authority-data": btoa(c.caPem!) },
-      }],
-      users: [{
-        name: "admin",
-        user: { "client-certificate-data": btoa(c.certPem!), "client-key-data": btoa(c.keyPem!) },
-      }],
-      contexts: [{ name: "testenv", context: { cluster: "testenv", user: "admin" } }],
-      "current-context": "testenv",
-    },
-    null,
-    2,
-  );
-}
-
-/** Distinct free loopback TCP ports. */
-export async function freePorts(count: number): Promise<number[]> {
-  const listeners = Array.from(
-    { length: count },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
-  for (const l of listeners) l.close();
-  return await Promise.resolve(ports);
-}
-
-async function fetchOk(url: string, client?: Deno.HttpClient): Promise<boolean> {
-  try {
-    const response = await fetch(url, client ? { client } : {});
-    await response.body?.cancel();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  process?: ManagedProcess,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  process?.status.then(() => (exited = true));
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    if (exited) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const detail = process ? `\n--- last lines of ${process.logPath}:\n${process.tail()}` : "";
-  throw new Error(`${what} ${exited ? "exited" : "not ready"} after waiting${detail}`);
+function apiServerArgs(
+  dir: string,
+  pki: ClusterPki,
+  etcdUrl: string,
+  host: string,
+  securePort: number,
+  realNode: boolean,
+): string[] {
+  return [
+    `--etcd-servers=${etcdUrl}`,
+    `--secure-port=${securePort}`,
+    `--bind-address=${host}`,
+    `--advertise-address=${host}`,
+    `--cert-dir=${dir}`,
+    `--tls-cert-file=${pki.apiServerCert}`,
+    `--tls-private-key-file=${pki.apiServerKey}`,
+    `--client-ca-file=${pki.caFile}`,
+    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+    `--service-account-key-file=${pki.serviceAccountPublicKey}`,
+    `--service-account-signing-key-file=${pki.serviceAccountPrivateKey}`,
+    "--service-cluster-ip-range=10.96.0.0/16",
+    "--authorization-mode=RBAC",
+    "--allow-privileged=true",
+    "--profiling=false",
+    ...(realNode
+      ? [
+        // Pods get their ServiceAccount's token; logs, exec and port-forward reach the kubelet
+        // by the Node's address, over TLS both ways.
+        `--kubelet-client-certificate=${pki.adminCert}`,
+        `--kubelet-client-key=${pki.adminKey}`,
+        `--kubelet-certificate-authority=${pki.caFile}`,
+        "--kubelet-preferred-address-types=InternalIP",
+      ]
+      : ["--disable-admission-plugins=ServiceAccount"]),
+  ];
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { freePorts } from "./control_plane.ts";
+import { freePorts } from "./waiting.ts";
 import { ManagedProcess, onInterrupt } from "./process.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;

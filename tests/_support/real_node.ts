@@ -1,0 +1,160 @@
+/**
+ * What tests on the real node share: registering them (left out only with the documented
+ * opt-out), running `psql` in a client pod, and checking the host is as it was.
+ *
+ * @module
+ */
+import { type ControlPlane, eventually, NO_REAL_NODE_ENV } from "../../tools/testenv/mod.ts";
+
+/**
+ * Registers a test that needs a real node. It runs everywhere unless `NO_REAL_NODE_ENV` is set;
+ * on a machine without what a real node needs it fails, with one line saying what is missing.
+ */
+export function realNodeTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: Deno.env.get(NO_REAL_NODE_ENV) === "1",
+    // The kubelet and containerd keep connections and timers of their own; they are stopped
+    // by the test, which checks the host afterwards.
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn,
+  });
+}
+
+/** Options for {@linkcode psql}. */
+export interface PsqlOptions {
+  namespace?: string;
+  /** The Secret whose `uri` key the client connects with. */
+  secret: string;
+  /** Use this URI instead (e.g. with a changed password); the Secret is not read. */
+  uri?: string;
+  /** The client pod's image. @default "postgres:17" */
+  image?: string;
+}
+
+/**
+ * Runs `sql` with `psql` in a client pod on the real node, connecting with the Secret's `uri`
+ * (through the Service's DNS name), and returns what psql printed (unaligned, tuples only).
+ * @throws {Error} with psql's output when it fails.
+ */
+export async function psql(
+  plane: ControlPlane,
+  sql: string,
+  options: PsqlOptions,
+): Promise<string> {
+  const ns = options.namespace ?? "default";
+  const name = `psql-${crypto.randomUUID().slice(0, 8)}`;
+  const uri = options.uri === undefined
+    ? { valueFrom: { secretKeyRef: { name: options.secret, key: "uri" } } }
+    : { value: options.uri };
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: ns },
+    spec: {
+      restartPolicy: "Never",
+      enableServiceLinks: false,
+      containers: [{
+        name: "psql",
+        image: options.image ?? "postgres:17",
+        command: ["psql", "$(URI)", "-v", "ON_ERROR_STOP=1", "-X", "-tA", "-c", sql],
+        env: [{ name: "URI", ...uri }],
+      }],
+    },
+  };
+  await plane.client.request("POST", `/api/v1/namespaces/${ns}/pods`, { body: pod });
+  try {
+    let phase = "";
+    await eventually(
+      async () => {
+        const live = await plane.client.request<{ status?: { phase?: string } }>(
+          "GET",
+          `/api/v1/namespaces/${ns}/pods/${name}`,
+        );
+        phase = live.status?.phase ?? "";
+        return phase === "Succeeded" || phase === "Failed";
+      },
+      `client pod ${name} finished`,
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
+    const logs = await plane.kubectl(["logs", "-n", ns, name]);
+    if (phase !== "Succeeded") throw new Error(`psql failed: ${logs.stdout}${logs.stderr}`);
+    return logs.stdout.trim();
+  } finally {
+    await plane.kubectl(["delete", "pod", "-n", ns, name, "--wait=false", "--grace-period=0"]);
+  }
+}
+
+/** What a real node could leave behind on the host, to compare before and after. */
+export interface HostState {
+  netns: string[];
+  links: string[];
+  mounts: string[];
+  cgroups: string[];
+  hostPaths: Record<string, boolean>;
+  rootIptables: string;
+}
+
+/** Reads the host's network namespaces, links, mounts, top-level cgroups and rules. */
+export async function hostState(): Promise<HostState> {
+  const run = async (cmd: string, args: string[]) =>
+    new TextDecoder().decode(
+      (await new Deno.Command(cmd, { args, stdout: "piped" }).output()).stdout,
+    );
+  const lines = (text: string) => text.split("\n").filter(Boolean).sort();
+  const cgroupDirs: string[] = [];
+  for (const hierarchy of Deno.readDirSync("/sys/fs/cgroup")) {
+    try {
+      for (const entry of Deno.readDirSync(`/sys/fs/cgroup/${hierarchy.name}`)) {
+        if (entry.isDirectory) cgroupDirs.push(`${hierarchy.name}/${entry.name}`);
+      }
+    } catch {
+      // Not a folder.
+    }
+  }
+  const paths = [
+    "/var/lib/kubelet",
+    "/var/log/containers",
+    "/var/log/pods",
+    "/var/lib/cni",
+    "/run/containerd",
+    "/tmp/hostpath_pv",
+  ];
+  return {
+    netns: lines(await run("ip", ["netns", "list"])),
+    links: lines(await run("ip", ["-o", "link", "show"])).map((l) => l.split(":")[1]!.trim()),
+    mounts: lines(Deno.readTextFileSync("/proc/self/mountinfo")).map((l) => l.split(" ")[4]!),
+    cgroups: cgroupDirs.sort(),
+    hostPaths: Object.fromEntries(paths.map((p) => [p, exists(p)])),
+    // Rules only: comments carry dates and chains carry packet counters.
+    rootIptables: lines(await run("iptables-save", []))
+      .filter((l) => !l.startsWith("#"))
+      .map((l) => l.replace(/\[\d+:\d+\]/, ""))
+      .join("\n"),
+  };
+}
+
+/** The processes whose command line mentions `text` (a cluster's folder, say). */
+export function processesMentioning(text: string): string[] {
+  const found: string[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name) || Number(entry.name) === Deno.pid) continue;
+    try {
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).replaceAll("\0", " ");
+      if (cmdline.includes(text)) found.push(`${entry.name} ${cmdline}`);
+    } catch {
+      // Gone.
+    }
+  }
+  return found;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The real node itself: pods run, cluster DNS and Services work, nothing routes off the
+ * machine, and stopping the cluster leaves the host exactly as it was.
+ */
+import assert from "node:assert/strict";
+import {
+  ControlPlane,
+  NODE_NAME,
+  NODE_NETWORK,
+  resolveInCluster,
+} from "../../tools/testenv/mod.ts";
+import { hostState, processesMentioning, psql, realNodeTest } from "../_support/real_node.ts";
+
+realNodeTest(
+  "ControlPlane with a real node runs pods with DNS and Services, contained, and leaves nothing behind",
+  async (t) => {
+    const before = await hostState();
+    const plane = await ControlPlane.start({ mode: "cluster", realNode: true });
+    let dir = plane.dir;
+    try {
+      dir = plane.dir;
+      await t.step("the Node is real: containerd, the node's address, no KWOK", async () => {
+        const node = await plane.client.request<{
+          status: {
+            nodeInfo: { containerRuntimeVersion: string };
+            addresses: { address: string }[];
+          };
+        }>("GET", `/api/v1/nodes/${NODE_NAME}`);
+        assert.match(node.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\//);
+        assert.ok(node.status.addresses.some((a) => a.address === NODE_NETWORK.nodeIp));
+        assert.equal(plane.pidOf("kwok"), undefined);
+      });
+
+      await t.step("cluster DNS answers cluster names and nothing else", async () => {
+        assert.deepEqual(await resolveInCluster("kubernetes.default.svc.cluster.local"), [
+          "10.96.0.1",
+        ]);
+        await assert.rejects(resolveInCluster("deb.debian.org"));
+      });
+
+      await t.step("a pod reaches a Service by DNS name; nothing leaves the node", async () => {
+        // A server pod and a Service in front of it; the client goes through DNS + kube-proxy.
+        const server = await plane.kubectl(["apply", "-f", "-"], SERVER_MANIFESTS);
+        assert.equal(server.code, 0, server.stderr);
+        const ready = await plane.kubectl([
+          "wait",
+          "--for=condition=Ready",
+          "pod/echo-db",
+          "--timeout=120s",
+        ]);
+        assert.equal(ready.code, 0, ready.stderr);
+        const uri = "postgresql://postgres:pw@echo-db.default.svc.cluster.local:5432/postgres";
+        assert.equal(await psql(plane, "SELECT 40 + 2", { secret: "", uri }), "42");
+        // No default route out of the node's namespace: an address off the machine is unreachable.
+        const escape = await plane.kubectl([
+          "exec",
+          "echo-db",
+          "--",
+          "bash",
+          "-c",
+          "exec 3<>/dev/tcp/192.0.2.1/80 && echo CONNECTED || echo UNREACHABLE",
+        ]);
+        assert.match(escape.stdout, /UNREACHABLE/);
+      });
+
+      await t.step("kubectl logs reads a container's output through the kubelet", async () => {
+        const logs = await plane.kubectl(["logs", "echo-db"]);
+        assert.equal(logs.code, 0, logs.stderr);
+        assert.match(logs.stdout, /database system is ready to accept connections/);
+      });
+    } finally {
+      await plane.stop();
+    }
+
+    await t.step(
+      "stop() removed every process, mount, cgroup, namespace, link and rule",
+      async () => {
+        const after = await hostState();
+        assert.deepEqual(processesMentioning(dir), []);
+        assert.deepEqual(after.netns, before.netns);
+        assert.deepEqual(after.links, before.links);
+        assert.deepEqual(after.mounts, before.mounts);
+        assert.deepEqual(after.cgroups, before.cgroups);
+        assert.deepEqual(after.hostPaths, before.hostPaths);
+        assert.equal(after.rootIptables, before.rootIptables);
+        assert.equal(await Deno.stat(dir).then(() => true, () => false), false);
+      },
+    );
+  },
+);
+
+const SERVER_MANIFESTS = JSON.stringify({
+  apiVersion: "v1",
+  kind: "List",
+  items: [
+    {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "echo-db", labels: { app: "echo-db" } },
+      spec: {
+        containers: [{
+          name: "postgres",
+          image: "postgres:17",
+          env: [{ name: "POSTGRES_PASSWORD", value: "pw" }],
+          readinessProbe: {
+            exec: { command: ["pg_isready", "-h", "127.0.0.1"] },
+            periodSeconds: 1,
+          },
+        }],
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "echo-db" },
+      spec: { selector: { app: "echo-db" }, ports: [{ port: 5432 }] },
+    },
+  ],
+});

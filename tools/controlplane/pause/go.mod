@@ -1,0 +1,3 @@
+module postgres-operator/tools/controlplane/pause
+
+go 1.26.0

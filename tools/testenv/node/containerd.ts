@@ -1,0 +1,176 @@
+/**
+ * The real node's container runtime: containerd (Debian's, with runc) in the node's network
+ * namespace, with every path of its own under the cluster's folder, the CNI bridge of
+ * `node_network.ts`, and the images imported from `tools/testenv/images` (no registry).
+ *
+ * @module
+ */
+import { binaryPath } from "../binaries.ts";
+import { ensureImage, type ImageName, PAUSE_IMAGE } from "../images/images.ts";
+import { ManagedProcess } from "../process.ts";
+import { sh } from "./command.ts";
+import { inNodeNetwork, NODE_NETWORK } from "./node_network.ts";
+
+/** Where one containerd keeps its state, under `dir`. */
+export function containerdPaths(dir: string) {
+  return {
+    root: `${dir}/containerd/root`,
+    state: `${dir}/containerd/state`,
+    runcRoot: `${dir}/containerd/runc`,
+    socket: `${dir}/containerd/containerd.sock`,
+    config: `${dir}/containerd/config.toml`,
+    cniConfDir: `${dir}/cni/net.d`,
+    cniDataDir: `${dir}/cni/ipam`,
+  };
+}
+
+/** Writes the configuration, starts containerd and waits until it answers. */
+export async function startContainerd(dir: string): Promise<ManagedProcess> {
+  const paths = containerdPaths(dir);
+  await Deno.mkdir(paths.cniConfDir, { recursive: true });
+  await Deno.mkdir(paths.root.slice(0, paths.root.lastIndexOf("/")), { recursive: true });
+  await Deno.writeTextFile(`${paths.cniConfDir}/10-pgop.conflist`, cniConfig(paths.cniDataDir));
+  await Deno.writeTextFile(paths.config, containerdConfig(paths));
+  const [command, args] = inNodeNetwork("containerd", ["--config", paths.config]);
+  const process = ManagedProcess.start({ name: "containerd", command, args, logDir: dir });
+  const deadline = Date.now() + 30_000;
+  while (!(await ctr(dir, ["version"], true))) {
+    if (process.exited || Date.now() > deadline) {
+      throw new Error(`containerd did not start:\n${process.tail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return process;
+}
+
+/** Imports images into the node's `k8s.io` namespace (building them first if not cached). */
+export async function importImages(dir: string, names: ImageName[]): Promise<void> {
+  for (const name of ["pause", ...names.filter((n) => n !== "pause")] as ImageName[]) {
+    const layout = await ensureImage(name);
+    const { socket } = containerdPaths(dir);
+    await sh("bash", [
+      "-o",
+      "pipefail",
+      "-c",
+      'tar -C "$1" -cf - . | ctr --address "$2" --namespace k8s.io images import -',
+      "import",
+      layout,
+      socket,
+    ]);
+  }
+}
+
+/**
+ * Stops and removes every pod sandbox through the CRI (as the kubelet would: containers
+ * killed, network torn down, `/dev/shm` unmounted, network namespace removed).
+ */
+export async function removeAllPods(dir: string): Promise<void> {
+  const { socket } = containerdPaths(dir);
+  await sh(await binaryPath("crictl"), [
+    `--runtime-endpoint=unix://${socket}`,
+    "--timeout=60s",
+    "rmp",
+    "--all",
+    "--force",
+  ], { allowFailure: true });
+}
+
+/** Kills containerd's shims for this node, which outlive containerd by design. */
+export function killShims(dir: string): void {
+  const { socket } = containerdPaths(dir);
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    let cmdline = "";
+    try {
+      cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
+    } catch {
+      continue;
+    }
+    if (cmdline.startsWith("/usr/bin/containerd-shim") && cmdline.includes(socket)) {
+      try {
+        Deno.kill(Number(entry.name), "SIGKILL");
+      } catch {
+        // Gone already.
+      }
+    }
+  }
+}
+
+async function ctr(dir: string, args: string[], probe = false): Promise<boolean> {
+  const { socket } = containerdPaths(dir);
+  const out = await sh("ctr", ["--address", socket, ...args], { allowFailure: probe });
+  return out.code === 0;
+}
+
+function containerdConfig(p: ReturnType<typeof containerdPaths>): string {
+  const cri = 'plugins."io.containerd.grpc.v1.cri"';
+  return `# Written by the postgres-operator test harness; every path is this cluster's own.
+version = 2
+root = "${p.root}"
+state = "${p.state}"
+# Plugins with folders outside root and state, or nothing to do here.
+disabled_plugins = [
+  "io.containerd.internal.v1.opt",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp",
+]
+
+[grpc]
+  address = "${p.socket}"
+
+[ttrpc]
+  address = "${p.socket}.ttrpc"
+
+[${cri}]
+  sandbox_image = "${PAUSE_IMAGE}"
+  # A sandbox's negative oom_score_adj needs CAP_SYS_RESOURCE, which this host does not grant.
+  restrict_oom_score_adj = true
+
+[${cri}.containerd]
+  snapshotter = "overlayfs"
+  default_runtime_name = "runc"
+
+[${cri}.containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+
+[${cri}.containerd.runtimes.runc.options]
+  SystemdCgroup = false
+  Root = "${p.runcRoot}"
+
+[${cri}.cni]
+  bin_dir = "/usr/lib/cni"
+  conf_dir = "${p.cniConfDir}"
+  max_conf_num = 1
+`;
+}
+
+/** A bridge on the pod subnet; no masquerading (nothing leaves the node's namespace). */
+function cniConfig(ipamDataDir: string): string {
+  return JSON.stringify(
+    {
+      cniVersion: "1.0.0",
+      name: "pgop",
+      plugins: [
+        {
+          type: "bridge",
+          bridge: NODE_NETWORK.bridge,
+          isGateway: true,
+          ipMasq: false,
+          hairpinMode: true,
+          ipam: {
+            type: "host-local",
+            ranges: [[{ subnet: NODE_NETWORK.podSubnet, gateway: NODE_NETWORK.podGateway }]],
+            routes: [{ dst: "0.0.0.0/0" }],
+            dataDir: ipamDataDir,
+          },
+        },
+        { type: "portmap", capabilities: { portMappings: true } },
+      ],
+    },
+    null,
+    2,
+  );
+}

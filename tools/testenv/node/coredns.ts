@@ -1,0 +1,44 @@
+/**
+ * The cluster's DNS: CoreDNS with its `kubernetes` plugin, on the node's address (the kubelet's
+ * `clusterDNS`). It answers `cluster.local` and reverse lookups of the cluster's addresses and
+ * forwards nothing upstream: other names fail.
+ *
+ * @module
+ */
+import { binaryPath } from "../binaries.ts";
+import { ManagedProcess } from "../process.ts";
+import { inNodeNetwork, NODE_NETWORK } from "./node_network.ts";
+
+/** Starts CoreDNS and waits until it resolves `kubernetes.default.svc.cluster.local`. */
+export async function startCoreDns(dir: string, kubeconfig: string): Promise<ManagedProcess> {
+  const corefile = `${dir}/Corefile`;
+  await Deno.writeTextFile(
+    corefile,
+    `.:53 {
+    bind ${NODE_NETWORK.nodeIp}
+    errors
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig ${kubeconfig}
+        pods insecure
+        ttl 5
+    }
+}
+`,
+  );
+  const [command, args] = inNodeNetwork(await binaryPath("coredns"), ["-conf", corefile]);
+  const process = ManagedProcess.start({ name: "coredns", command, args, logDir: dir });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const answer = await resolveInCluster("kubernetes.default.svc.cluster.local").catch(() => []);
+    if (answer.length > 0) return process;
+    if (process.exited || Date.now() > deadline) {
+      throw new Error(`CoreDNS does not answer:\n${process.tail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Resolves an A record with the cluster's DNS, as a pod would. */
+export function resolveInCluster(name: string): Promise<string[]> {
+  return Deno.resolveDns(name, "A", { nameServer: { ipAddr: NODE_NETWORK.nodeIp, port: 53 } });
+}

@@ -1,0 +1,39 @@
+/**
+ * The real node's kube-proxy, in iptables mode inside the node's network namespace, so that
+ * ClusterIP Services route to pods (and `kubernetes.default` to the API server). It leaves the
+ * host's global conntrack settings alone.
+ *
+ * @module
+ */
+import { binaryPath } from "../binaries.ts";
+import { ManagedProcess } from "../process.ts";
+import { NODE_NAME } from "./kubelet.ts";
+import { inNodeNetwork, NODE_NETWORK } from "./node_network.ts";
+
+/** Writes the configuration and starts kube-proxy. */
+export async function startKubeProxy(dir: string, kubeconfig: string): Promise<ManagedProcess> {
+  const config = `${dir}/kube-proxy.json`;
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({
+      apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
+      kind: "KubeProxyConfiguration",
+      clientConnection: { kubeconfig },
+      mode: "iptables",
+      clusterCIDR: NODE_NETWORK.podSubnet,
+      hostnameOverride: NODE_NAME,
+      bindAddress: NODE_NETWORK.nodeIp,
+      healthzBindAddress: "127.0.0.1:10256",
+      metricsBindAddress: "127.0.0.1:10249",
+      // nf_conntrack_max and the TCP timeouts are the host's, not this namespace's: keep them.
+      conntrack: {
+        maxPerCore: 0,
+        min: 0,
+        tcpEstablishedTimeout: "0s",
+        tcpCloseWaitTimeout: "0s",
+      },
+    }),
+  );
+  const [command, args] = inNodeNetwork(await binaryPath("kube-proxy"), [`--config=${config}`]);
+  return ManagedProcess.start({ name: "kube-proxy", command, args, logDir: dir });
+}

@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { type ControlPlane, eventually, NO_REAL_NODE_ENV } from "../../tools/testenv/mod.ts";
+import {
+  type ControlPlane,
+  eventually,
+  NO_REAL_NODE_ENV,
+  NODE_NAME,
+} from "../../tools/testenv/mod.ts";
 
 /**
  * Registers a test that needs a real node. It runs everywhere unless `NO_REAL_NODE_ENV` is set;
@@ -55,6 +60,8 @@ export async function psql(
     spec: {
       restartPolicy: "Never",
       enableServiceLinks: false,
+      // KWOK nodes may sit next to the real one; a client has to really run.
+      nodeSelector: { "kubernetes.io/hostname": NODE_NAME },
       containers: [{
         name: "psql",
         image: options.image ?? "postgres:17",

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   ControlPlane,
+  eventually,
   NODE_NAME,
   NODE_NETWORK,
   resolveInCluster,
@@ -15,21 +16,43 @@ realNodeTest(
   "ControlPlane with a real node runs pods with DNS and Services, contained, and leaves nothing behind",
   async (t) => {
     const before = await hostState();
-    const plane = await ControlPlane.start({ mode: "cluster", realNode: true });
+    // One KWOK node next to the real one: KWOK must manage only its own.
+    const plane = await ControlPlane.start({ mode: "cluster", realNode: true, nodes: 1 });
     let dir = plane.dir;
     try {
       dir = plane.dir;
-      await t.step("the Node is real: containerd, the node's address, no KWOK", async () => {
-        const node = await plane.client.request<{
-          status: {
-            nodeInfo: { containerRuntimeVersion: string };
-            addresses: { address: string }[];
+      await t.step(
+        "the Node is real (containerd, its own address); KWOK's stays fake",
+        async () => {
+          type Node = {
+            status: {
+              nodeInfo: { containerRuntimeVersion: string; kubeletVersion: string };
+              addresses?: { address: string }[];
+            };
           };
-        }>("GET", `/api/v1/nodes/${NODE_NAME}`);
-        assert.match(node.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\//);
-        assert.ok(node.status.addresses.some((a) => a.address === NODE_NETWORK.nodeIp));
-        assert.equal(plane.pidOf("kwok"), undefined);
-      });
+          const node = await plane.client.request<Node>("GET", `/api/v1/nodes/${NODE_NAME}`);
+          assert.match(node.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\//);
+          assert.ok(node.status.addresses?.some((a) => a.address === NODE_NETWORK.nodeIp));
+          const fake = await plane.client.request<Node>("GET", "/api/v1/nodes/kwok-node-0");
+          assert.equal(fake.status.nodeInfo.kubeletVersion, "fake");
+          assert.match(node.status.nodeInfo.kubeletVersion, /^v1\./);
+          // The real node's Lease is taken by its kubelet, not by KWOK.
+          let holder = "";
+          await eventually(
+            async () => {
+              const lease = await plane.client.request<{ spec: { holderIdentity?: string } }>(
+                "GET",
+                `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE_NAME}`,
+              ).catch(() => undefined);
+              holder = lease?.spec.holderIdentity ?? "";
+              return holder !== "";
+            },
+            "the real node has a Lease",
+            { timeoutMs: 60_000 },
+          );
+          assert.equal(holder, NODE_NAME);
+        },
+      );
 
       await t.step("cluster DNS answers cluster names and nothing else", async () => {
         assert.deepEqual(await resolveInCluster("kubernetes.default.svc.cluster.local"), [
@@ -98,6 +121,7 @@ const SERVER_MANIFESTS = JSON.stringify({
       kind: "Pod",
       metadata: { name: "echo-db", labels: { app: "echo-db" } },
       spec: {
+        nodeSelector: { "kubernetes.io/hostname": "real-node" },
         containers: [{
           name: "postgres",
           image: "postgres:17",

@@ -13,12 +13,16 @@ import { registerInformerMetrics } from "./src/runtime/informer_metrics.ts";
 import { KubeClient } from "./src/runtime/kube_client.ts";
 import { KubeConfigError, loadConnection } from "./src/runtime/kubeconfig.ts";
 import { LeaderElector } from "./src/runtime/leader_election.ts";
+import { setLeaderLabel } from "./src/runtime/leader_label.ts";
 import { Logger } from "./src/runtime/logger.ts";
 import { Manager } from "./src/runtime/manager.ts";
 import { RuntimeMetrics } from "./src/runtime/metrics.ts";
 import { serveMetrics } from "./src/runtime/metrics_server.ts";
 import { registerProcessMetrics } from "./src/runtime/process_metrics.ts";
 import { VERSION } from "./src/version.ts";
+
+/** The label the leader sets on its own pod (`"true"`), which the metrics Service selects. */
+const LEADER_LABEL = "postgres-operator.example.com/leader";
 
 async function main(args: string[]): Promise<number> {
   const flags = parseFlags(args);
@@ -85,6 +89,14 @@ async function main(args: string[]): Promise<number> {
       logger,
     }),
   });
+  // The metrics Service selects the leader's pod only (manifests/default/metrics_service.yaml).
+  const pod = Deno.env.get("POD_NAME") && Deno.env.get("POD_NAMESPACE")
+    ? { name: Deno.env.get("POD_NAME")!, namespace: Deno.env.get("POD_NAMESPACE")! }
+    : undefined;
+  if (pod) {
+    await setLeaderLabel(client, pod, LEADER_LABEL, !elector, logger);
+    elector?.elected.then(() => setLeaderLabel(client, pod, LEADER_LABEL, true, logger));
+  }
   elector?.lost.then((error) => {
     // Another process may lead already: stop writing at once, and restart clean.
     logger.error("Leader election lost; exiting", { error });

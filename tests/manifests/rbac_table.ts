@@ -51,6 +51,8 @@ export const MANAGER_ROLE: Table = {
 export const LEADER_ELECTION_ROLE: Table = {
   // src/runtime/lease_lock.ts: get, create, update (PUT with resourceVersion), watch.
   "coordination.k8s.io/leases": ["create", "get", "update", "watch"],
+  // src/runtime/leader_label.ts: merge patch of the leader label on the operator's own pod.
+  "/pods": ["patch"],
 };
 
 /** ClusterRole `metrics-auth-role`: src/runtime/authenticator.ts reviews each scrape's token. */

@@ -21,6 +21,7 @@ export type BinaryName =
   | "kube-proxy"
   | "coredns"
   | "crictl"
+  | "metrics-server"
   | "pause";
 
 const MODULES_DIR = new URL("../controlplane/", import.meta.url).pathname;
@@ -40,6 +41,10 @@ const SOURCES: Record<BinaryName, { module: string; pkg: string }> = {
   "kube-proxy": { module: "kubernetes", pkg: "k8s.io/kubernetes/cmd/kube-proxy" },
   "coredns": { module: "coredns", pkg: "github.com/coredns/coredns" },
   "crictl": { module: "critools", pkg: "sigs.k8s.io/cri-tools/cmd/crictl" },
+  "metrics-server": {
+    module: "metricsserver",
+    pkg: "sigs.k8s.io/metrics-server/cmd/metrics-server",
+  },
   "pause": { module: "pause", pkg: "." },
 };
 
@@ -50,6 +55,7 @@ const PINNED: Record<string, string> = {
   kwok: "sigs.k8s.io/kwok",
   coredns: "github.com/coredns/coredns",
   critools: "sigs.k8s.io/cri-tools",
+  metricsserver: "sigs.k8s.io/metrics-server",
 };
 
 /** The version a folder of `tools/controlplane/` pins, read from its go.mod (one source). */
@@ -93,7 +99,7 @@ function cachedPath(name: BinaryName): string {
       createHash("sha256").update(source).digest("hex").slice(0, 16)
     }/pause`;
   }
-  if (module === "coredns" || module === "critools") {
+  if (module === "coredns" || module === "critools" || module === "metricsserver") {
     return `${cacheRoot()}/${module}-${pinnedVersion(module)}/${name}`;
   }
   return `${cacheDir()}/${name}`;

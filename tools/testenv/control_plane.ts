@@ -314,6 +314,11 @@ export class ControlPlane implements AsyncDisposable {
         ipAddresses: [NODE_NETWORK.nodeIp],
         dnsNames: [NODE_NAME],
       });
+      const metricsServing = await writeServingPair(this.dir, "metrics-server", pki.ca, {
+        commonName: "metrics-server",
+        ipAddresses: [NODE_NETWORK.nodeIp],
+        dnsNames: ["metrics-server.kube-system.svc"],
+      });
       this.#realNode = await RealNode.start({
         dir: this.dir,
         kubeconfig,
@@ -321,6 +326,7 @@ export class ControlPlane implements AsyncDisposable {
         ...serving,
         client: this.client,
         images: options.images ?? ["postgres:17"],
+        metricsServer: { ...metricsServing, caPem: pki.ca.certPem },
       });
     }
     await this.#mustKubectl([
@@ -384,6 +390,16 @@ function apiServerArgs(
         `--kubelet-client-key=${pki.adminKey}`,
         `--kubelet-certificate-authority=${pki.caFile}`,
         "--kubelet-preferred-address-types=InternalIP",
+        // The aggregation layer, for metrics-server: the API server proxies as
+        // `front-proxy-client` and routes to the APIService's endpoint, not its ClusterIP.
+        `--requestheader-client-ca-file=${pki.caFile}`,
+        "--requestheader-allowed-names=front-proxy-client",
+        "--requestheader-username-headers=X-Remote-User",
+        "--requestheader-group-headers=X-Remote-Group",
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+        `--proxy-client-cert-file=${pki.frontProxyCert}`,
+        `--proxy-client-key-file=${pki.frontProxyKey}`,
+        "--enable-aggregator-routing=true",
       ]
       : ["--disable-admission-plugins=ServiceAccount"]),
   ];

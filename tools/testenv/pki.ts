@@ -1,7 +1,8 @@
 /**
  * The cluster's certificates and kubeconfig: one CA signs the API server's serving certificate,
  * the admin's client certificate (group `system:masters`, also the API server's identity toward
- * kubelets) and, with a real node, the kubelet's serving certificate.
+ * kubelets), the API server's front-proxy identity toward aggregated APIs and, with a real node,
+ * the kubelet's and metrics-server's serving certificates.
  *
  * @module
  */
@@ -21,6 +22,9 @@ export interface ClusterPki {
   apiServerKey: string;
   adminCert: string;
   adminKey: string;
+  /** The API server's identity toward aggregated APIs (metrics-server). */
+  frontProxyCert: string;
+  frontProxyKey: string;
   serviceAccountPublicKey: string;
   serviceAccountPrivateKey: string;
 }
@@ -42,6 +46,7 @@ export async function writeClusterPki(dir: string, serverIps: string[]): Promise
     organizations: ["system:masters"],
     issuer: ca,
   });
+  const frontProxy = await createCertificate({ commonName: "front-proxy-client", issuer: ca });
   const serviceAccountKey = await createKeyPair();
   const files = {
     caFile: ["ca.crt", ca.certPem],
@@ -49,6 +54,8 @@ export async function writeClusterPki(dir: string, serverIps: string[]): Promise
     apiServerKey: ["apiserver.key", serving.keyPem],
     adminCert: ["admin.crt", admin.certPem],
     adminKey: ["admin.key", admin.keyPem],
+    frontProxyCert: ["front-proxy-client.crt", frontProxy.certPem],
+    frontProxyKey: ["front-proxy-client.key", frontProxy.keyPem],
     serviceAccountPrivateKey: ["sa.key", serviceAccountKey.privatePem],
     serviceAccountPublicKey: ["sa.pub", serviceAccountKey.publicPem],
   } as const;

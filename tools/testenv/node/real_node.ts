@@ -1,6 +1,6 @@
 /**
- * A real node for the local cluster: containerd + runc + CNI, the kubelet, kube-proxy and
- * CoreDNS, in a network namespace of their own (`node_network.ts`), running real containers
+ * A real node for the local cluster: containerd + runc + CNI, the kubelet, kube-proxy,
+ * CoreDNS and metrics-server, in a network namespace of their own (`node_network.ts`), running real containers
  * from images built here. `start` brings it up against a running API server; `stop` removes
  * every container, shim, mount, cgroup and host file it made. The network itself is created
  * before the API server starts (which listens on it) and removed after it stops, by the
@@ -17,6 +17,7 @@ import { startCoreDns } from "./coredns.ts";
 import { restoreHostPaths, snapshotHostPaths, unmountBelow } from "./host_paths.ts";
 import { type KubeletFiles, NODE_NAME, startKubelet } from "./kubelet.ts";
 import { startKubeProxy } from "./kube_proxy.ts";
+import { type MetricsServerFiles, startMetricsServer } from "./metrics_server.ts";
 import { watchVolumePermissions } from "./volume_permissions.ts";
 
 /** Options for {@linkcode RealNode.start}. */
@@ -25,6 +26,8 @@ export interface RealNodeOptions extends KubeletFiles {
   client: KubeClient;
   /** Images to import besides the pause image. */
   images: ImageName[];
+  /** metrics-server's serving pair and the CA in PEM, for its APIService. */
+  metricsServer: Pick<MetricsServerFiles, "certFile" | "keyFile" | "caPem">;
 }
 
 /** The running node; `stop()` takes everything down. */
@@ -58,6 +61,9 @@ export class RealNode {
       await waitForNodeReady(options.client, kubelet);
       node.#processes.push(await startKubeProxy(options.dir, options.kubeconfig));
       node.#processes.push(await startCoreDns(options.dir, options.kubeconfig));
+      node.#processes.push(
+        await startMetricsServer(options.client, { ...options, ...options.metricsServer }),
+      );
       return node;
     } catch (error) {
       await node.stop();

@@ -39,7 +39,7 @@ function openMaps(shape: Shape): Shape {
 
 /** Cache transform of owned StatefulSets. */
 export const projectStatefulSet = projection<StatefulSet>({
-  spec: openMaps(shapeOf(desiredStatefulSet(EXAMPLE, FULL_SPEC).spec)),
+  spec: openMaps(shapeOf(desiredStatefulSet(EXAMPLE, FULL_SPEC, undefined, "version").spec)),
   status: { observedGeneration: true, replicas: true, readyReplicas: true, updatedReplicas: true },
 });
 

@@ -17,6 +17,7 @@ import type { Logger } from "../runtime/logger.ts";
 import type { Request } from "../runtime/reconcile.ts";
 import { CORE, type KubeObject, objectPath } from "../runtime/resource.ts";
 import { FIELD_MANAGER } from "./labels.ts";
+import { credentialsVersion } from "./credentials.ts";
 import { compareQuantities, isQuantity } from "./quantity.ts";
 import { desiredSecret, generatePassword, passwordOf, type Secret, secretName } from "./secret.ts";
 import { desiredService, type Service } from "./service.ts";
@@ -66,11 +67,12 @@ export class DatabaseReconciler {
     }
     try {
       // Independent of each other; the StatefulSet comes after, as its pods read the Secret.
-      await Promise.all([
+      const [password] = await Promise.all([
         this.#ensureSecret(db, parsed.spec),
         this.#ensure(db, CORE.services, this.#o.services, desiredService(db)),
       ]);
-      const observation = await this.#ensureStatefulSet(db, parsed.spec);
+      const credentials = credentialsVersion(parsed.spec.username, password);
+      const observation = await this.#ensureStatefulSet(db, parsed.spec, credentials);
       const wasReady = db.status?.ready === true;
       const status = await this.#writeStatus(db, observation);
       if (status.ready && !wasReady) {
@@ -87,17 +89,19 @@ export class DatabaseReconciler {
     }
   };
 
-  async #ensureSecret(db: Database, spec: DatabaseSpec): Promise<void> {
+  /** Makes sure the Secret exists and is complete; returns the password it holds. */
+  async #ensureSecret(db: Database, spec: DatabaseSpec): Promise<string> {
     const ns = db.metadata.namespace!;
     let live = this.#o.secrets.store.get(`${ns}/${secretName(db)}`);
     if (!live) {
       try {
+        const password = generatePassword();
         await this.#o.client.request("POST", `/api/v1/namespaces/${ns}/secrets`, {
-          body: desiredSecret(db, spec, generatePassword()),
+          body: desiredSecret(db, spec, password),
           query: { fieldManager: FIELD_MANAGER },
         });
         this.#created(db, "Secret", secretName(db));
-        return;
+        return password;
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 409)) throw error;
         // Created before our cache saw it: read it, never replace its password.
@@ -107,16 +111,22 @@ export class DatabaseReconciler {
         );
       }
     }
-    const desired = desiredSecret(db, spec, passwordOf(live) ?? generatePassword());
+    const password = passwordOf(live) ?? generatePassword();
+    const desired = desiredSecret(db, spec, password);
     if (!isSubset(desired, live)) await this.#apply(CORE.secrets, desired);
+    return password;
   }
 
-  async #ensureStatefulSet(db: Database, spec: DatabaseSpec): Promise<Observation> {
+  async #ensureStatefulSet(
+    db: Database,
+    spec: DatabaseSpec,
+    credentials: string,
+  ): Promise<Observation> {
     const key = `${db.metadata.namespace}/${db.metadata.name}`;
     const live = this.#o.statefulSets.store.get(key);
     // volumeClaimTemplates are immutable: keep the live one, grow PVCs instead.
     const template = live?.spec?.volumeClaimTemplates?.[0] ?? volumeClaimTemplate(db, spec);
-    const desired = desiredStatefulSet(db, spec, template);
+    const desired = desiredStatefulSet(db, spec, template, credentials);
     let storageProblem: string | undefined;
     const appliedSize = live?.metadata.annotations?.[STORAGE_SIZE_ANNOTATION] ??
       template.spec.resources.requests.storage;

@@ -10,12 +10,24 @@
  * - A StatefulSet's volumeClaimTemplates cannot change, so growing `spec.storage.size` keeps the
  *   template as created and resizes the existing PVCs instead (see the reconciler).
  * - Non-root (uid 999 of the official image), read-only root filesystem with writable
- *   emptyDirs for the socket folder and /tmp, no capabilities, RuntimeDefault seccomp.
+ *   emptyDirs for the socket folder and /tmp, a memory-backed /dev/shm (PostgreSQL's dynamic
+ *   shared memory; a container's default is 64 MB), no capabilities, RuntimeDefault seccomp, no
+ *   service account token, `fsGroupChangePolicy: OnRootMismatch` (no recursive chown of a large
+ *   data directory at every start).
+ * - An init container (`credentials.ts`) makes the data directory's role and password match the
+ *   Secret before the server starts, and refuses a data directory of another major version.
+ * - Probes: startup (`pg_isready`, up to 10 minutes, so a long `initdb` or crash recovery is
+ *   not killed), liveness (`pg_isready`: the server answers), readiness (a login with the
+ *   Secret's credentials over the pod's own address, which `pg_hba.conf` checks with
+ *   scram-sha-256: Ready means a client can log in, not only that the socket answers).
+ * - Requests of 25m CPU and 64Mi memory when `spec.resources` sets none, so the pod is not
+ *   BestEffort (first to be evicted) yet 50 Databases fit a two-core node.
  *
  * @module
  */
 import type { KubeObject } from "../runtime/resource.ts";
 import { labels, ownedMetadata, selectorLabels } from "./labels.ts";
+import { CREDENTIALS_ANNOTATION, SYNC_CREDENTIALS_SCRIPT } from "./credentials.ts";
 import { POSTGRES_PORT, secretName } from "./secret.ts";
 import type { Database, DatabaseSpec } from "./types.ts";
 
@@ -50,6 +62,8 @@ export interface VolumeClaimTemplate {
 export const DATA_VOLUME = "data";
 const DATA_DIR = "/var/lib/postgresql/data";
 const POSTGRES_UID = 999;
+/** Requests when `spec.resources` has none. */
+export const DEFAULT_REQUESTS = { cpu: "25m", memory: "64Mi" };
 
 /** The PVC template for `spec.storage`. */
 export function volumeClaimTemplate(db: Database, spec: DatabaseSpec): VolumeClaimTemplate {
@@ -65,29 +79,34 @@ export function volumeClaimTemplate(db: Database, spec: DatabaseSpec): VolumeCla
 
 /**
  * The StatefulSet as it should be. `template` is the live volumeClaimTemplate, which must be
- * kept once the StatefulSet exists.
+ * kept once the StatefulSet exists; `credentials` is the Secret's {@linkcode credentialsVersion}
+ * (a change rolls the pods, whose init container then applies the new password).
  */
 export function desiredStatefulSet(
   db: Database,
   spec: DatabaseSpec,
   template: VolumeClaimTemplate = volumeClaimTemplate(db, spec),
+  credentials = "",
 ): StatefulSet {
   const fromSecret = (key: string) => ({
     valueFrom: { secretKeyRef: { name: secretName(db), key } },
   });
-  const probe = (initialDelaySeconds: number, periodSeconds: number) => ({
-    exec: {
-      command: [
-        "/bin/sh",
-        "-c",
-        'exec pg_isready -h 127.0.0.1 -p 5432 -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
-      ],
-    },
-    initialDelaySeconds,
-    periodSeconds,
-    timeoutSeconds: 5,
-    failureThreshold: 6,
-  });
+  const env = [
+    { name: "POSTGRES_DB", value: spec.databaseName },
+    { name: "POSTGRES_USER", ...fromSecret("username") },
+    { name: "POSTGRES_PASSWORD", ...fromSecret("password") },
+    { name: "PGDATA", value: `${DATA_DIR}/pgdata` },
+  ];
+  const shell = (script: string) => ({ exec: { command: ["/bin/sh", "-c", script] } });
+  const isReady = shell(
+    'exec pg_isready -h 127.0.0.1 -p 5432 -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
+  );
+  const securityContext = {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"] },
+  };
+  const dataMount = { name: DATA_VOLUME, mountPath: DATA_DIR };
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -99,41 +118,73 @@ export function desiredStatefulSet(
       selector: { matchLabels: selectorLabels(db) },
       persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
       template: {
-        metadata: { labels: labels(db) },
+        metadata: {
+          labels: labels(db),
+          annotations: { [CREDENTIALS_ANNOTATION]: credentials },
+        },
         spec: {
           enableServiceLinks: false,
+          automountServiceAccountToken: false,
           securityContext: {
             runAsNonRoot: true,
             runAsUser: POSTGRES_UID,
             runAsGroup: POSTGRES_UID,
             fsGroup: POSTGRES_UID,
+            fsGroupChangePolicy: "OnRootMismatch",
             seccompProfile: { type: "RuntimeDefault" },
           },
+          initContainers: [{
+            name: "sync-credentials",
+            image: spec.image,
+            command: ["bash", "-c", SYNC_CREDENTIALS_SCRIPT],
+            env,
+            resources: spec.resources ?? { requests: DEFAULT_REQUESTS },
+            securityContext,
+            volumeMounts: [dataMount, { name: "tmp", mountPath: "/tmp" }],
+          }],
           containers: [{
             name: "postgres",
             image: spec.image,
             ports: [{ name: "postgres", containerPort: POSTGRES_PORT, protocol: "TCP" }],
             env: [
-              { name: "POSTGRES_DB", value: spec.databaseName },
-              { name: "POSTGRES_USER", ...fromSecret("username") },
-              { name: "POSTGRES_PASSWORD", ...fromSecret("password") },
-              { name: "PGDATA", value: `${DATA_DIR}/pgdata` },
+              ...env,
+              { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
             ],
-            ...(spec.resources ? { resources: spec.resources } : {}),
-            readinessProbe: probe(5, 10),
-            livenessProbe: probe(30, 20),
-            securityContext: {
-              allowPrivilegeEscalation: false,
-              readOnlyRootFilesystem: true,
-              capabilities: { drop: ["ALL"] },
+            resources: spec.resources ?? { requests: DEFAULT_REQUESTS },
+            startupProbe: {
+              ...isReady,
+              periodSeconds: 5,
+              timeoutSeconds: 5,
+              failureThreshold: 120,
             },
+            livenessProbe: {
+              ...isReady,
+              periodSeconds: 20,
+              timeoutSeconds: 5,
+              failureThreshold: 6,
+            },
+            readinessProbe: {
+              ...shell(
+                'PGPASSWORD="$POSTGRES_PASSWORD" exec psql -h "$POD_IP" -p 5432 ' +
+                  '-U "$POSTGRES_USER" -d "$POSTGRES_DB" -XtAc "SELECT 1" >/dev/null',
+              ),
+              periodSeconds: 10,
+              timeoutSeconds: 5,
+              failureThreshold: 3,
+            },
+            securityContext,
             volumeMounts: [
-              { name: DATA_VOLUME, mountPath: DATA_DIR },
+              dataMount,
               { name: "run", mountPath: "/var/run/postgresql" },
               { name: "tmp", mountPath: "/tmp" },
+              { name: "shm", mountPath: "/dev/shm" },
             ],
           }],
-          volumes: [{ name: "run", emptyDir: {} }, { name: "tmp", emptyDir: {} }],
+          volumes: [
+            { name: "run", emptyDir: {} },
+            { name: "tmp", emptyDir: {} },
+            { name: "shm", emptyDir: { medium: "Memory", sizeLimit: "256Mi" } },
+          ],
         },
       },
       volumeClaimTemplates: [template],

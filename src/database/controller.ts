@@ -1,6 +1,7 @@
 /**
  * Wires the Database controller into a manager: `For(Database).Owns(Secret).Owns(Service)
- * .Owns(StatefulSet)`, with the `spec.environment` field index of the course.
+ * .Owns(StatefulSet).Watches(Pod → its Database by label)`, with the `spec.environment` field
+ * index of the course.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import type { InformerEvent } from "../runtime/informer.ts";
 import type { Manager } from "../runtime/manager.ts";
 import { CORE } from "../runtime/resource.ts";
 import { projectSecret, projectService, projectStatefulSet } from "./cache_projections.ts";
+import { DATABASE_POD_INDEX, databaseOfPod, type Pod, projectPod } from "./pod_health.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "./labels.ts";
 import { DatabaseMetrics } from "./metrics.ts";
 import { DatabaseReconciler } from "./reconciler.ts";
@@ -58,12 +60,16 @@ export function setupDatabaseController(
     ...owned,
     transform: projectStatefulSet,
   });
+  // The Database's pods, for what they say about failures (pod_health.ts).
+  const pods = manager.informer<Pod>(CORE.pods, { ...owned, transform: projectPod });
+  pods.store.indexField(DATABASE_POD_INDEX, databaseOfPod);
   const reconciler = new DatabaseReconciler({
     client: manager.client,
     databases,
     secrets,
     services,
     statefulSets,
+    pods,
     events: new EventRecorder({
       client: manager.client,
       controller: "database.example.com/postgres-operator",
@@ -76,6 +82,7 @@ export function setupDatabaseController(
     name: "database",
     for: databases,
     owns: [secrets, services, statefulSets],
+    watches: [{ informer: pods, map: (pod) => databaseOfPod(pod as Pod) }],
     reconcile: options.metrics
       ? new DatabaseMetrics(options.metrics, databases.store).instrument(reconciler.reconcile)
       : reconciler.reconcile,

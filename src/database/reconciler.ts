@@ -18,6 +18,7 @@ import type { Request } from "../runtime/reconcile.ts";
 import { CORE, type KubeObject, objectPath } from "../runtime/resource.ts";
 import { FIELD_MANAGER } from "./labels.ts";
 import { credentialsVersion } from "./credentials.ts";
+import { DATABASE_POD_INDEX, type Pod, podProblem } from "./pod_health.ts";
 import { compareQuantities, isQuantity } from "./quantity.ts";
 import { desiredSecret, generatePassword, passwordOf, type Secret, secretName } from "./secret.ts";
 import { desiredService, type Service } from "./service.ts";
@@ -34,6 +35,8 @@ export interface DatabaseReconcilerOptions {
   secrets: Informer<Secret>;
   services: Informer<Service>;
   statefulSets: Informer<StatefulSet>;
+  /** The Database's pods, indexed by {@linkcode DATABASE_POD_INDEX}. */
+  pods: Informer<Pod>;
   events: EventRecorder;
   logger: Logger;
   /** Source of condition timestamps. @default () => new Date() */
@@ -141,11 +144,13 @@ export class DatabaseReconciler {
       desired.metadata.annotations = { [STORAGE_SIZE_ANNOTATION]: appliedSize };
     }
     const current = await this.#ensure(db, CORE.statefulSets, this.#o.statefulSets, desired);
+    const problem = podProblem(this.#o.pods.store.list({ index: DATABASE_POD_INDEX, value: key }));
     return {
       kind: "deployed",
       statefulSet: current,
       replicas: spec.replicas,
       ...(storageProblem ? { storageProblem } : {}),
+      ...(problem ? { podProblem: problem } : {}),
     };
   }
 

@@ -60,6 +60,9 @@ export const RULE_MESSAGES = {
   sizePositive: "spec.storage.size must be greater than zero",
   sizeForReplicas: "spec.storage.size must be at least 50Gi when spec.replicas is greater than 5",
   databaseNameImmutable: "spec.databaseName is immutable",
+  imageMajorVersion: "spec.image cannot change PostgreSQL's major version: the data directory " +
+    'needs pg_upgrade or a dump and restore first (see the README, "Upgrading PostgreSQL"); ' +
+    "minor versions of the same major can change freely",
   sizeNeverShrinks: "spec.storage.size may grow but never shrink",
 } as const;
 

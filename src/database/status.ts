@@ -1,11 +1,12 @@
 /**
  * The Database's reported state: phase, readiness, endpoint and the conditions `Ready`,
- * `Progressing` and `Degraded`, computed from the cached StatefulSet.
+ * `Progressing` and `Degraded`, computed from the cached StatefulSet and what its pods report.
  *
  * @module
  */
 import { isSubset } from "../runtime/apply.ts";
 import { POSTGRES_PORT, secretName, serviceHost } from "./secret.ts";
+import type { PodProblem } from "./pod_health.ts";
 import type { StatefulSet } from "./statefulset.ts";
 import type { Condition, Database, DatabasePhase, DatabaseStatus } from "./types.ts";
 
@@ -19,6 +20,8 @@ export type Observation =
     replicas: number;
     /** Set when the storage cannot grow as asked. */
     storageProblem?: string;
+    /** What the pods report, if anything is wrong with them. */
+    podProblem?: PodProblem;
   };
 
 /** Whether the StatefulSet has caught up with its spec and all replicas are ready. */
@@ -86,7 +89,8 @@ export function desiredStatus(db: Database, seen: Observation, now: Date): Datab
     };
   }
   const readyReplicas = seen.statefulSet?.status?.readyReplicas ?? 0;
-  const ready = statefulSetReady(seen.statefulSet, seen.replicas);
+  const problem = seen.podProblem;
+  const ready = !problem && statefulSetReady(seen.statefulSet, seen.replicas);
   const phase: DatabasePhase = ready ? "Ready" : "Creating";
   const progress = `${readyReplicas}/${seen.replicas} replicas ready`;
   return {
@@ -97,11 +101,15 @@ export function desiredStatus(db: Database, seen: Observation, now: Date): Datab
     conditions: [
       ready
         ? condition("Ready", "True", "DatabaseReady", `All ${seen.replicas} replicas are ready`)
+        : problem
+        ? condition("Ready", "False", problem.reason, problem.message)
         : condition("Ready", "False", "Creating", progress),
       ready
         ? condition("Progressing", "False", "Reconciled", "The database matches its spec")
         : condition("Progressing", "True", "RollingOut", progress),
-      seen.storageProblem
+      problem
+        ? condition("Degraded", "True", problem.reason, problem.message)
+        : seen.storageProblem
         ? condition("Degraded", "True", "StorageResizeUnsupported", seen.storageProblem)
         : condition("Degraded", "False", "AsExpected", "No problems found"),
     ],

@@ -31,6 +31,11 @@ export interface ControllerOptions<T extends KubeObject> {
   for: Informer<T>;
   /** Informers of owned types; their events queue the controller owner. */
   owns?: Informer<KubeObject>[];
+  /**
+   * Other informers whose events map to primary keys (controller-runtime's `Watches` with
+   * `EnqueueRequestsFromMapFunc`), e.g. pods that belong to a primary object by label.
+   */
+  watches?: { informer: Informer<KubeObject>; map: (object: KubeObject) => string[] }[];
   reconcile: Reconciler;
   /** @default 2 (the course's setting; controller-runtime's default is 1) */
   maxConcurrentReconciles?: number;
@@ -76,6 +81,11 @@ export class Controller<T extends KubeObject> {
         if (!owner || !ownerIs(owner, primary)) return;
         const namespace = event.object.metadata.namespace;
         this.#enqueue(namespace ? `${namespace}/${owner.name}` : owner.name, event.initial);
+      });
+    }
+    for (const { informer, map } of options.watches ?? []) {
+      informer.subscribe((event) => {
+        for (const key of map(event.object)) this.#enqueue(key, event.initial);
       });
     }
   }

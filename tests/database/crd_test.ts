@@ -156,7 +156,10 @@ Deno.test("the CRD's patterns and lengths are the ones the zod schema uses", () 
     assert.equal(value["x-kubernetes-int-or-string"], true, list);
   }
   const imageRules = celRules().filter((r) => r.at === "spec.image");
-  assert.deepEqual(imageRules.map((r) => r.rule), [`self.matches('${IMAGE_PATTERN}')`]);
+  assert.deepEqual(imageRules.map((r) => r.rule), [
+    `self.matches('${IMAGE_PATTERN}')`,
+    IMAGE_MAJOR_VERSION_RULE,
+  ]);
   assert.ok(!IMAGE_PATTERN.includes("\\") && !IMAGE_PATTERN.includes("'"));
 });
 
@@ -186,9 +189,10 @@ Deno.test("the CRD bounds the length of every string a CEL rule reads", () => {
   }
 });
 
-Deno.test("only databaseName and storage.size carry transition rules, on the fields themselves", () => {
+Deno.test("only image, databaseName and storage.size carry transition rules, on the fields themselves", () => {
   const transitions = celRules().filter((r) => r.rule.includes("oldSelf"));
   assert.deepEqual(transitions.map((r) => [r.at, r.rule]), [
+    ["spec.image", IMAGE_MAJOR_VERSION_RULE],
     ["spec.databaseName", "self == oldSelf"],
     [
       "spec.storage.size",
@@ -198,9 +202,18 @@ Deno.test("only databaseName and storage.size carry transition rules, on the fie
   ]);
   assert.deepEqual(
     transitions.map((r) => r.message),
-    [RULE_MESSAGES.databaseNameImmutable, RULE_MESSAGES.sizeNeverShrinks],
+    [
+      RULE_MESSAGES.imageMajorVersion,
+      RULE_MESSAGES.databaseNameImmutable,
+      RULE_MESSAGES.sizeNeverShrinks,
+    ],
   );
 });
+
+/** The major version is the leading digits of the tag (a digest or no numeric tag: unknown). */
+const IMAGE_MAJOR_VERSION_RULE = "self.contains('@') || oldSelf.contains('@') || " +
+  "self.find(':[0-9]+[^:/]*$') == '' || oldSelf.find(':[0-9]+[^:/]*$') == '' || " +
+  "self.find(':[0-9]+[^:/]*$').find('[0-9]+') == oldSelf.find(':[0-9]+[^:/]*$').find('[0-9]+')";
 
 Deno.test("the spec-level 50Gi rule reports spec.storage.size", () => {
   const [rule, ...others] = celRules().filter((r) => r.at === "spec");

@@ -38,6 +38,8 @@ export const MANAGER_ROLE: Table = {
   // reconciler.ts #ensure: server-side apply (PATCH), authorized as create when the object does
   // not exist yet; informers list and watch.
   "/services": ["create", "list", "patch", "watch"],
+  // src/database/pod_health.ts: the Database's pods, cached to report their failures.
+  "/pods": ["list", "watch"],
   "apps/statefulsets": ["create", "list", "patch", "watch"],
   // src/database/storage.ts growVolumes: list the Database's PVCs, merge patch their size.
   "/persistentvolumeclaims": ["list", "patch"],

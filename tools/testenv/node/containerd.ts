@@ -57,6 +57,26 @@ export async function importImages(dir: string, names: ImageName[]): Promise<voi
       layout,
       socket,
     ]);
+    // A registry pull also names the image by digest (`repo@sha256:…`), which is how a pod
+    // that pins a digest finds it.
+    const index = JSON.parse(await Deno.readTextFile(`${layout}/index.json`)) as {
+      manifests: { digest: string; annotations: Record<string, string> }[];
+    };
+    for (const manifest of index.manifests) {
+      const named = manifest.annotations["io.containerd.image.name"]!;
+      const repository = named.slice(0, named.lastIndexOf(":"));
+      await sh("ctr", [
+        "--address",
+        socket,
+        "--namespace",
+        "k8s.io",
+        "images",
+        "tag",
+        "--force",
+        named,
+        `${repository}@${manifest.digest}`,
+      ]);
+    }
   }
 }
 

@@ -32,6 +32,8 @@ async function main(args: string[]): Promise<number> {
   }
   const logger = new Logger({
     level: flags.logLevel,
+    stacktraceLevel: flags.stacktraceLevel,
+    timeEncoding: flags.timeEncoding,
     ...(flags.logFormat ? { format: flags.logFormat } : {}),
   });
   const healthAddress = parseBindAddress(flags.healthProbeBindAddress);

@@ -53,7 +53,8 @@ export class DatabaseReconciler {
   }
 
   /** Brings one Database's objects and status in line with its spec. */
-  reconcile = async ({ key }: Request): Promise<void> => {
+  reconcile = async ({ key, logger }: Request): Promise<void> => {
+    const log = logger ?? this.#o.logger;
     const db = this.#o.databases.store.get(key);
     if (!db) return; // Deleted: garbage collection removes what it owned.
     if (db.metadata.deletionTimestamp) return await this.#releaseFinalizer(db);
@@ -67,10 +68,10 @@ export class DatabaseReconciler {
     try {
       // Independent of each other; the StatefulSet comes after, as its pods read the Secret.
       await Promise.all([
-        this.#ensureSecret(db, parsed.spec),
-        this.#ensure(db, CORE.services, this.#o.services, desiredService(db)),
+        this.#ensureSecret(db, parsed.spec, log),
+        this.#ensure(db, CORE.services, this.#o.services, desiredService(db), log),
       ]);
-      const observation = await this.#ensureStatefulSet(db, parsed.spec);
+      const observation = await this.#ensureStatefulSet(db, parsed.spec, log);
       const wasReady = db.status?.ready === true;
       const status = await this.#writeStatus(db, observation);
       if (status.ready && !wasReady) {
@@ -87,7 +88,7 @@ export class DatabaseReconciler {
     }
   };
 
-  async #ensureSecret(db: Database, spec: DatabaseSpec): Promise<void> {
+  async #ensureSecret(db: Database, spec: DatabaseSpec, log: Logger): Promise<void> {
     const ns = db.metadata.namespace!;
     let live = this.#o.secrets.store.get(`${ns}/${secretName(db)}`);
     if (!live) {
@@ -96,7 +97,7 @@ export class DatabaseReconciler {
           body: desiredSecret(db, spec, generatePassword()),
           query: { fieldManager: FIELD_MANAGER },
         });
-        this.#created(db, "Secret", secretName(db));
+        this.#created(db, "Secret", secretName(db), log);
         return;
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 409)) throw error;
@@ -111,7 +112,11 @@ export class DatabaseReconciler {
     if (!isSubset(desired, live)) await this.#apply(CORE.secrets, desired);
   }
 
-  async #ensureStatefulSet(db: Database, spec: DatabaseSpec): Promise<Observation> {
+  async #ensureStatefulSet(
+    db: Database,
+    spec: DatabaseSpec,
+    log: Logger,
+  ): Promise<Observation> {
     const key = `${db.metadata.namespace}/${db.metadata.name}`;
     const live = this.#o.statefulSets.store.get(key);
     // volumeClaimTemplates are immutable: keep the live one, grow PVCs instead.
@@ -130,7 +135,7 @@ export class DatabaseReconciler {
     } else if (live?.metadata.annotations?.[STORAGE_SIZE_ANNOTATION]) {
       desired.metadata.annotations = { [STORAGE_SIZE_ANNOTATION]: appliedSize };
     }
-    const current = await this.#ensure(db, CORE.statefulSets, this.#o.statefulSets, desired);
+    const current = await this.#ensure(db, CORE.statefulSets, this.#o.statefulSets, desired, log);
     return {
       kind: "deployed",
       statefulSet: current,
@@ -145,16 +150,13 @@ export class DatabaseReconciler {
     type: typeof CORE[keyof typeof CORE],
     informer: Informer<T>,
     desired: T,
+    log: Logger,
   ): Promise<T> {
     const live = informer.store.get(`${desired.metadata.namespace}/${desired.metadata.name}`);
     if (live && isSubset(desired, live, sameQuantity)) return live;
     const result = await this.#apply(type, desired);
     if (live) {
-      this.#o.logger.info("Updated", {
-        kind: type.kind,
-        name: desired.metadata.name,
-        database: db.metadata.name,
-      });
+      log.info("Updated", { kind: type.kind, object: desired.metadata.name });
       this.#o.events.record(
         db,
         "Normal",
@@ -163,7 +165,7 @@ export class DatabaseReconciler {
         `Updated ${type.kind} ${desired.metadata.name}`,
       );
     } else {
-      this.#created(db, type.kind, desired.metadata.name!);
+      this.#created(db, type.kind, desired.metadata.name!, log);
     }
     return result;
   }
@@ -172,8 +174,8 @@ export class DatabaseReconciler {
     return apply(this.#o.client, type, desired, { fieldManager: FIELD_MANAGER });
   }
 
-  #created(db: Database, kind: string, name: string): void {
-    this.#o.logger.info("Created", { kind, name, database: db.metadata.name });
+  #created(db: Database, kind: string, name: string, log: Logger): void {
+    log.info("Created", { kind, object: name });
     this.#o.events.record(db, "Normal", "Created", "Create", `Created ${kind} ${name}`);
   }
 

@@ -13,7 +13,9 @@
  *
  * @module
  */
+import { type Credentials, credentialsFor, type CredentialSource } from "./credentials.ts";
 import type { Connection } from "./kubeconfig.ts";
+import { ServerNameRelay } from "./server_name_relay.ts";
 import { TokenBucket } from "./token_bucket.ts";
 
 /** Receives one call per finished request (HTTP status as text, or `<error>`). */
@@ -86,22 +88,28 @@ export interface RawWatchEvent {
 /** A connection to one API server, shared by everything in the process. */
 export class KubeClient {
   readonly #connection: Connection;
-  readonly #http: Deno.HttpClient;
+  readonly #credentials: CredentialSource;
+  /** One HTTP client per client certificate; an exec plugin may rotate the certificate. */
+  #http?: { certPem: string | undefined; client: Deno.HttpClient };
+  /** Where requests go: the server, or `tls-server-name` in its place (see `#httpOptions`). */
+  readonly #base: string;
+  /** Started on first use when the kubeconfig sets `tls-server-name`. */
+  #relay?: ServerNameRelay;
   readonly #limiter: TokenBucket;
   readonly #observer: RequestObserver;
   readonly #userAgent: string;
   readonly #host: string;
   readonly #timeoutMs: number;
-  #token?: { value: string; readAt: number };
 
   constructor(connection: Connection, options: KubeClientOptions = {}) {
     this.#connection = connection;
-    const tls: Deno.CreateHttpClientOptions = {};
-    if (connection.caPem) tls.caCerts = [connection.caPem];
-    if (connection.certPem && connection.keyPem) {
-      Object.assign(tls, { cert: connection.certPem, key: connection.keyPem });
+    this.#credentials = credentialsFor(connection);
+    this.#base = connection.server;
+    if (connection.tlsServerName) {
+      const url = new URL(connection.server);
+      url.hostname = connection.tlsServerName;
+      this.#base = url.origin + url.pathname.replace(/\/+$/, "");
     }
-    this.#http = Deno.createHttpClient(tls);
     this.#limiter = new TokenBucket({ rate: options.qps ?? 50, burst: options.burst ?? 100 });
     this.#observer = options.observer ?? (() => {});
     this.#userAgent = options.userAgent ?? "postgres-operator";
@@ -176,43 +184,22 @@ export class KubeClient {
 
   /** Closes pooled connections. */
   close(): void {
-    this.#http.close();
+    this.#http?.client.close();
+    this.#http = undefined;
+    this.#relay?.close();
+    this.#relay = undefined;
   }
 
   async #send(method: string, path: string, init: RequestInit): Promise<Response> {
     await this.#limiter.wait(init.signal);
-    const url = new URL(this.#connection.server + path);
-    for (const [key, value] of Object.entries(init.query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
+    let credentials = await this.#credentialsFor(method, path);
+    let response = await this.#fetch(method, path, init, credentials);
+    // Credentials that can be renewed (exec plugins, token files) get one more try, as client-go.
+    if (response.status === 401 && this.#credentials.rejected(credentials)) {
+      await response.body?.cancel().catch(() => {});
+      credentials = await this.#credentialsFor(method, path);
+      response = await this.#fetch(method, path, init, credentials);
     }
-    const headers: Record<string, string> = {
-      "Accept": "application/json",
-      "User-Agent": this.#userAgent,
-    };
-    const token = await this.#bearerToken();
-    if (token) headers["Authorization"] = `Bearer ${token}`;
-    let body: string | undefined;
-    if (init.body !== undefined) {
-      headers["Content-Type"] = init.contentType ?? "application/json";
-      body = typeof init.body === "string" ? init.body : JSON.stringify(init.body);
-    }
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method,
-        headers,
-        body,
-        signal: init.signal,
-        client: this.#http,
-      });
-    } catch (error) {
-      this.#observer(method, "<error>", this.#host);
-      if (init.signal?.aborted) throw init.signal.reason;
-      throw new ApiError(0, "NetworkError", `${method} ${path}: ${error}`, undefined, {
-        cause: error,
-      });
-    }
-    this.#observer(method, String(response.status), this.#host);
     if (response.ok) return response;
     const text = await response.text().catch(() => "");
     let status: Status | undefined;
@@ -229,14 +216,101 @@ export class KubeClient {
     );
   }
 
-  async #bearerToken(): Promise<string | undefined> {
-    if (this.#connection.token) return this.#connection.token;
-    const file = this.#connection.tokenFile;
-    if (!file) return undefined;
-    // Projected service-account tokens rotate; kubelet refreshes the file well before expiry.
-    if (!this.#token || Date.now() - this.#token.readAt > 60_000) {
-      this.#token = { value: (await Deno.readTextFile(file)).trim(), readAt: Date.now() };
+  async #credentialsFor(method: string, path: string): Promise<Credentials> {
+    try {
+      return await this.#credentials.get();
+    } catch (error) {
+      this.#observer(method, "<error>", this.#host);
+      throw new ApiError(
+        0,
+        "CredentialsError",
+        `${method} ${path}: ${(error as Error).message}`,
+        undefined,
+        {
+          cause: error,
+        },
+      );
     }
-    return this.#token.value;
+  }
+
+  async #fetch(
+    method: string,
+    path: string,
+    init: RequestInit,
+    credentials: Credentials,
+  ): Promise<Response> {
+    const url = new URL(this.#base + path);
+    for (const [key, value] of Object.entries(init.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = {
+      "Accept": "application/json",
+      "User-Agent": this.#userAgent,
+    };
+    if (credentials.token) headers["Authorization"] = `Bearer ${credentials.token}`;
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      headers["Content-Type"] = init.contentType ?? "application/json";
+      body = typeof init.body === "string" ? init.body : JSON.stringify(init.body);
+    }
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body,
+        signal: init.signal,
+        client: this.#httpClient(credentials),
+      });
+    } catch (error) {
+      this.#observer(method, "<error>", this.#host);
+      if (init.signal?.aborted) throw init.signal.reason;
+      throw new ApiError(0, "NetworkError", `${method} ${path}: ${error}`, undefined, {
+        cause: error,
+      });
+    }
+    this.#observer(method, String(response.status), this.#host);
+    return response;
+  }
+
+  /** The HTTP client for `credentials`' certificate, replacing the previous one when it changed. */
+  #httpClient(credentials: Credentials): Deno.HttpClient {
+    if (this.#http && this.#http.certPem === credentials.certPem) return this.#http.client;
+    // Requests still running on the old client (watches) end and are reopened by their callers.
+    this.#http?.client.close();
+    const options: Deno.CreateHttpClientOptions = {};
+    const c = this.#connection;
+    if (c.caPem) options.caCerts = [c.caPem];
+    if (credentials.certPem && credentials.keyPem) {
+      Object.assign(options, { cert: credentials.certPem, key: credentials.keyPem });
+    }
+    if (c.proxyUrl) {
+      const proxy = new URL(c.proxyUrl);
+      const basicAuth = proxy.username
+        ? {
+          username: decodeURIComponent(proxy.username),
+          password: decodeURIComponent(proxy.password),
+        }
+        : undefined;
+      const transport = proxy.protocol.startsWith("socks5")
+        ? "socks5"
+        : proxy.protocol.slice(0, -1);
+      proxy.username = proxy.password = "";
+      options.proxy = {
+        transport: transport as "http" | "https" | "socks5",
+        url: proxy.href,
+        ...(basicAuth ? { basicAuth } : {}),
+      };
+    } else if (c.tlsServerName) {
+      const server = new URL(c.server);
+      this.#relay ??= new ServerNameRelay({
+        hostname: server.hostname.replace(/^\[|\]$/g, ""),
+        port: Number(server.port || 443),
+      });
+      options.proxy = { transport: "http", url: this.#relay.url };
+    }
+    const client = Deno.createHttpClient(options);
+    this.#http = { certPem: credentials.certPem, client };
+    return client;
   }
 }

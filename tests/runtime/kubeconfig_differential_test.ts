@@ -9,9 +9,29 @@
  * difference, so an upgrade that changes it shows up here.
  */
 import assert from "node:assert/strict";
-import { KubeConfig } from "@kubernetes/client-node";
 import { credentialsFor } from "../../src/runtime/credentials.ts";
 import { fromKubeconfigFiles } from "../../src/runtime/kubeconfig.ts";
+
+/** The part of client-node's `KubeConfig` this test uses. */
+interface ClientNodeKubeConfig {
+  loadFromFile(path: string): void;
+  mergeConfig(other: ClientNodeKubeConfig, preserveContext?: boolean): void;
+  setCurrentContext(name: string): void;
+  getCurrentContext(): string;
+  getCurrentCluster(): { server: string } | null;
+  getContextObject(name: string): { namespace?: string } | null;
+  applyToHTTPSOptions(options: object): Promise<void>;
+}
+
+/**
+ * client-node, loaded at run time only. A specifier the type checker cannot follow keeps its
+ * types (and the `@types/node` it pins, which would replace Deno's for every test) out of
+ * `deno check`.
+ */
+const CLIENT_NODE = "@kubernetes/client-node";
+const { KubeConfig } = await import(CLIENT_NODE) as {
+  KubeConfig: new () => ClientNodeKubeConfig;
+};
 
 /** What both loaders must agree on. */
 interface Resolved {

@@ -95,7 +95,7 @@ Deno.test("main.ts exits 2 with one line naming an exec plugin that fails and it
   assert.equal(stdout, "");
   assert.equal(
     stderr,
-    `postgres-operator: Cannot reach the API server at https://127.0.0.1:9: GET /version: Exec plugin ${command} (user u) exited with status 1: session expired; run cloud login\n`,
+    `postgres-operator: Cannot get credentials for the API server at https://127.0.0.1:9: GET /version: Exec plugin ${command} (user u) exited with status 1: session expired; run cloud login\n`,
   );
 });
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ExecCredentialPlugin } from "./exec_credential.ts";
+import { ExecCredentialPlugin, type ExecCredentials } from "./exec_credential.ts";
 import type { Connection } from "./kubeconfig.ts";
 
 /** What authenticates one request: a bearer token, a client certificate, or both. */
@@ -98,26 +98,27 @@ function tokenFileSource(
 
 function execSource(connection: Connection, plugin: ExecCredentialPlugin): CredentialSource {
   const base = fixed(connection);
-  // What each plugin credential became, so a rejection can be traced back to it.
-  const issued = new WeakMap<Credentials, Awaited<ReturnType<ExecCredentialPlugin["get"]>>>();
-  let last: { from: unknown; credentials: Credentials } | undefined;
+  // Each plugin credential and what it became, both ways, so a 401 can be traced back to it.
+  const built = new WeakMap<ExecCredentials, Credentials>();
+  const origin = new WeakMap<Credentials, ExecCredentials>();
   return {
     async get() {
       const fresh = await plugin.get();
-      if (last?.from !== fresh) {
+      let credentials = built.get(fresh);
+      if (!credentials) {
         // A certificate from the plugin replaces the kubeconfig's, as in client-go.
-        const credentials: Credentials = fresh.certPem
+        credentials = fresh.certPem
           ? { certPem: fresh.certPem, keyPem: fresh.keyPem! }
           : { ...base };
-        if (fresh.token) credentials.token = fresh.token;
-        else if (fresh.certPem) delete credentials.token;
-        issued.set(credentials, fresh);
-        last = { from: fresh, credentials };
+        const token = fresh.token ?? base.token;
+        if (token) credentials.token = token;
+        built.set(fresh, credentials);
+        origin.set(credentials, fresh);
       }
-      return last.credentials;
+      return credentials;
     },
     rejected(credentials) {
-      const from = issued.get(credentials);
+      const from = origin.get(credentials);
       if (from) plugin.invalidate(from);
       return true;
     },

@@ -3,6 +3,7 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { createCertificate } from "../../src/runtime/certificates.ts";
 import { ApiError, KubeClient } from "../../src/runtime/kube_client.ts";
+import { ServerNameRelay } from "../../src/runtime/server_name_relay.ts";
 import type { Connection } from "../../src/runtime/kubeconfig.ts";
 import { pluginDir, tokenPlugin } from "./exec_plugin_helpers.ts";
 
@@ -176,5 +177,35 @@ Deno.test("KubeClient presents the client certificate an exec plugin returns", a
     client.close();
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+Deno.test("KubeClient sends every request through proxy-url", async () => {
+  const { ca, serving } = await pki();
+  const server = Deno.serve(
+    {
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: serving.certPem,
+      key: serving.keyPem,
+      onListen: () => {},
+    },
+    () => Response.json({ gitVersion: "v1.36.3" }),
+  );
+  // A CONNECT proxy that leads to the server whatever host it is asked for: the relay does that.
+  const proxy = new ServerNameRelay({ hostname: "127.0.0.1", port: server.addr.port });
+  // kubernetes.internal does not resolve here: only the proxy can reach the server.
+  const client = new KubeClient(connection(`https://kubernetes.internal:${server.addr.port}`, {
+    caPem: ca.certPem,
+    token: "t",
+    proxyUrl: proxy.url.replace("http://", "http://user:secret@"),
+  }));
+  try {
+    const version = await client.request<{ gitVersion: string }>("GET", "/version");
+    assert.equal(version.gitVersion, "v1.36.3");
+  } finally {
+    client.close();
+    proxy.close();
+    await server.shutdown();
   }
 });

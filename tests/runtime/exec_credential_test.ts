@@ -158,3 +158,16 @@ Deno.test("ExecCredentialPlugin names a missing command with its installHint", a
     /no-such-plugin \(user cloud-user\) was not found: Install it with: \| brew install x/,
   );
 });
+
+Deno.test("ExecCredentialPlugin tells the plugin it is interactive only with a terminal and a mode that allows it", async () => {
+  await using plugins = await pluginDir();
+  const command = await plugins.script("p", tokenPlugin(plugins.dir, "p", "tok"));
+  const interactiveOf = async (mode: ExecConfig["interactiveMode"], terminal: boolean) => {
+    await new ExecCredentialPlugin(config(command, { interactiveMode: mode }), { terminal }).get();
+    return JSON.parse(await Deno.readTextFile(`${plugins.dir}/p.info`)).spec.interactive;
+  };
+  assert.equal(await interactiveOf("IfAvailable", true), true);
+  assert.equal(await interactiveOf("Always", true), true);
+  assert.equal(await interactiveOf("Never", true), false);
+  assert.equal(await interactiveOf("IfAvailable", false), false);
+});

@@ -209,3 +209,21 @@ Deno.test("KubeClient sends every request through proxy-url", async () => {
     await server.shutdown();
   }
 });
+
+Deno.test("KubeClient reads a token file again after a 401, so a rotated token is picked up at once", async () => {
+  const dir = await Deno.makeTempDir();
+  const { server, seen, url } = tokenServer("newest");
+  const client = new KubeClient(connection(url, { tokenFile: `${dir}/token` }));
+  try {
+    await Deno.writeTextFile(`${dir}/token`, "stale\n");
+    await assert.rejects(() => client.request("GET", "/version"), /Unauthorized|401/);
+    assert.deepEqual(seen, ["stale", "stale"], "re-read once after the 401, then gave up");
+    await Deno.writeTextFile(`${dir}/token`, "newest\n");
+    await client.request("GET", "/version");
+    assert.deepEqual(seen, ["stale", "stale", "stale", "newest"]);
+  } finally {
+    client.close();
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -121,7 +121,7 @@ export class ExecCredentialPlugin {
     const interactive = c.interactiveMode !== "Never" && this.#terminal;
     if (c.interactiveMode === "Always" && !interactive) {
       throw this.#error(
-        "needs an interactive terminal (interactiveMode: Always), and stdin is none",
+        "needs an interactive terminal (interactiveMode: Always), and stdin is not one",
       );
     }
     const info = {

@@ -14,7 +14,7 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const PLUGIN = new URL("./token_request_plugin.ts", import.meta.url).pathname;
 /** Long enough for a start-up and a reconcile on a busy machine; short enough for the test. */
-const LIFETIME_SECONDS = 8;
+const LIFETIME_SECONDS = 10;
 
 interface PluginRun {
   expires: string;
@@ -115,8 +115,10 @@ Deno.test("the operator keeps working through two expiries of exec-plugin tokens
   });
   try {
     await waitUntilReady(operator, healthPort, 60_000);
-    assert.equal((await runs()).length, 1, "one plugin run served every request of the start-up");
+    // One run serves every request of the start-up (unless the start-up outlived the credential).
+    assert.ok((await runs()).length >= 1);
     for (const round of [1, 2]) {
+      const before = (await runs()).length;
       const current = (await runs()).at(-1)!;
       // Wait out the credential's announced lifetime: the condition under test.
       await eventually(() => Date.now() > Date.parse(current.expires), "the credential expired", {
@@ -133,7 +135,7 @@ Deno.test("the operator keeps working through two expiries of exec-plugin tokens
         `the operator reconciled after-expiry-${round} with a renewed token`,
         { timeoutMs: 30_000, describe: () => operator.tail(10) },
       );
-      assert.equal((await runs()).length, round + 1, "the plugin ran once per expiry");
+      assert.equal((await runs()).length, before + 1, "the plugin ran once for this expiry");
     }
     const all = await runs();
     assert.ok(all.every((run) => run.interactive === false));

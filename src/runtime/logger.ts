@@ -63,7 +63,11 @@ export class Logger {
 
   /** A logger that adds `fields` to every line. */
   child(fields: Fields): Logger {
-    const child = new Logger({ write: this.#settings.write }, { ...this.#fields, ...fields });
+    // A format is given only to skip the terminal check; the parent's settings replace it.
+    const child = new Logger({ format: "json", write: this.#settings.write }, {
+      ...this.#fields,
+      ...fields,
+    });
     child.#settings = this.#settings;
     return child;
   }

@@ -95,7 +95,7 @@ export class KubeClient {
   readonly #connection: Connection;
   readonly #credentials: CredentialSource;
   readonly #transport: HttpTransport;
-  /** Where requests go: the server, or `tls-server-name` in its place (see `#httpOptions`). */
+  /** Where requests go: the server, or `tls-server-name` in its place (see `HttpTransport`). */
   readonly #base: string;
   readonly #limiter: TokenBucket;
   readonly #observer: RequestObserver;
@@ -221,15 +221,8 @@ export class KubeClient {
       return await this.#credentials.get();
     } catch (error) {
       this.#observer(method, "<error>", this.#host);
-      throw new ApiError(
-        0,
-        "CredentialsError",
-        `${method} ${path}: ${(error as Error).message}`,
-        undefined,
-        {
-          cause: error,
-        },
-      );
+      const message = `${method} ${path}: ${(error as Error).message}`;
+      throw new ApiError(0, "CredentialsError", message, undefined, { cause: error });
     }
   }
 

@@ -10,7 +10,7 @@ import { DelegatingAuthenticator } from "./src/runtime/authenticator.ts";
 import { EventRecorder } from "./src/runtime/events.ts";
 import { parseBindAddress, serveHealthProbes } from "./src/runtime/health_server.ts";
 import { registerInformerMetrics } from "./src/runtime/informer_metrics.ts";
-import { KubeClient } from "./src/runtime/kube_client.ts";
+import { ApiError, KubeClient } from "./src/runtime/kube_client.ts";
 import { KubeConfigError, loadConnection } from "./src/runtime/kubeconfig.ts";
 import { LeaderElector } from "./src/runtime/leader_election.ts";
 import { setLeaderLabel } from "./src/runtime/leader_label.ts";
@@ -36,6 +36,8 @@ async function main(args: string[]): Promise<number> {
   }
   const logger = new Logger({
     level: flags.logLevel,
+    stacktraceLevel: flags.stacktraceLevel,
+    timeEncoding: flags.timeEncoding,
     ...(flags.logFormat ? { format: flags.logFormat } : {}),
   });
   const healthAddress = parseBindAddress(flags.healthProbeBindAddress);
@@ -54,8 +56,15 @@ async function main(args: string[]): Promise<number> {
   });
   const server = await client.request<{ gitVersion: string }>("GET", "/version").catch(
     (error) => {
+      // A failing exec plugin never reached the server: say which of the two went wrong.
+      const what = error instanceof ApiError && error.reason === "CredentialsError"
+        ? "Cannot get credentials for"
+        : "Cannot reach";
       throw new KubeConfigError(
-        `Cannot reach the API server at ${connection.server}: ${error.message}`,
+        `${what} the API server at ${connection.server}: ${error.message}`,
+        {
+          cause: error,
+        },
       );
     },
   );

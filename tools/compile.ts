@@ -1,7 +1,8 @@
 /**
  * `deno task compile`: builds the single binary `dist/postgres-operator` with
  * `deno compile -P=operator`. The `operator` permission set in `deno.json` is the one list of
- * permissions: `deno task start` and every test that starts the operator run under it too.
+ * permissions: every test that starts the operator runs under it too, and `deno task start` runs
+ * under `operator-local`, the same set plus `run` for exec credential plugins.
  *
  * The commit is stamped without touching the checked-in sources: they are copied to a temporary
  * folder whose `src/commit.json` gets the commit, and the binary is compiled from that copy. The

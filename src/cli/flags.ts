@@ -4,7 +4,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { LogLevel } from "../runtime/logger.ts";
+import { type Level, LEVEL_VALUES } from "../runtime/logger.ts";
+import { TIME_ENCODINGS, type TimeEncoding } from "../runtime/log_encoding.ts";
 
 /** Parsed and validated flags. */
 export interface Flags {
@@ -26,13 +27,25 @@ export interface Flags {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   gracefulShutdownMs: number;
-  logLevel: LogLevel;
-  logFormat?: "json" | "text";
+  /** A level name or a zap level number (`--zap-log-level=2` is -2, verbosity V(2)). */
+  logLevel: Level;
+  /** Unset: console on a terminal, JSON otherwise (`--zap-devel`: console). */
+  logFormat?: "json" | "console";
+  stacktraceLevel: Level;
+  timeEncoding: TimeEncoding;
+  zapDevel: boolean;
   help: boolean;
   version: boolean;
 }
 
-const BOOLEAN_FLAGS = ["metrics-secure", "enable-http2", "leader-elect", "help", "version"];
+const BOOLEAN_FLAGS = [
+  "metrics-secure",
+  "enable-http2",
+  "leader-elect",
+  "zap-devel",
+  "help",
+  "version",
+];
 
 /** Bad flags: the message is one line for the user; `main` exits 2. */
 export class UsageError extends Error {
@@ -72,9 +85,13 @@ High availability:
   --leader-elect-renew-deadline SECS (default 10)
   --leader-elect-retry-period SECS   (default 2)
 
-Logging:
-  --zap-log-level LEVEL              debug, info, warn or error (default info)
-  --log-format FORMAT                json or text (default: text on a terminal, else json)
+Logging (controller-runtime's zap flags):
+  --zap-devel                        development defaults: console, debug, stacktraces from warn (default false)
+  --zap-encoder FORMAT               json or console (default: console on a terminal, else json)
+  --zap-log-level LEVEL              debug, info, warn, error, panic, or an integer N > 0 for verbosity V(N) (default info)
+  --zap-stacktrace-level LEVEL       info, warn, error or panic: lines at or above it carry a stacktrace (default error)
+  --zap-time-encoding FORMAT         epoch, millis, nano, iso8601, rfc3339 or rfc3339nano (default rfc3339)
+  --log-format FORMAT                json or text: the same as --zap-encoder json or console
 
   --help                             show this help
   --version                          print version and commit
@@ -121,7 +138,11 @@ export function parseFlags(argv: string[]): Flags {
         "leader-elect-lease-duration": { type: "string" },
         "leader-elect-renew-deadline": { type: "string" },
         "leader-elect-retry-period": { type: "string" },
+        "zap-devel": { type: "boolean" },
+        "zap-encoder": { type: "string" },
         "zap-log-level": { type: "string" },
+        "zap-stacktrace-level": { type: "string" },
+        "zap-time-encoding": { type: "string" },
         "log-format": { type: "string" },
         "help": { type: "boolean", short: "h" },
         "version": { type: "boolean" },
@@ -144,13 +165,18 @@ export function parseFlags(argv: string[]): Flags {
   };
   const bool = (name: string, fallback: boolean) =>
     explicit.get(name) ?? (values[name] === true ? true : fallback);
-  const logLevel = str("zap-log-level") ?? "info";
-  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
-    throw new UsageError(`--zap-log-level must be debug, info, warn or error, got "${logLevel}"`);
-  }
-  const logFormat = str("log-format");
-  if (logFormat !== undefined && logFormat !== "json" && logFormat !== "text") {
-    throw new UsageError(`--log-format must be json or text, got "${logFormat}"`);
+  const zapDevel = bool("zap-devel", false);
+  const logLevel = parseLevel("zap-log-level", str("zap-log-level"), true) ??
+    (zapDevel ? "debug" : "info");
+  const stacktraceLevel = parseLevel("zap-stacktrace-level", str("zap-stacktrace-level"), false) ??
+    (zapDevel ? "warn" : "error");
+  const logFormat = parseEncoder(str("zap-encoder"), str("log-format")) ??
+    (zapDevel ? "console" : undefined);
+  const timeEncoding = str("zap-time-encoding") ?? "rfc3339";
+  if (!(TIME_ENCODINGS as readonly string[]).includes(timeEncoding)) {
+    throw new UsageError(
+      `--zap-time-encoding must be one of ${TIME_ENCODINGS.join(", ")}, got "${timeEncoding}"`,
+    );
   }
   const workers = num("max-concurrent-reconciles", 2, 1);
   if (!Number.isInteger(workers)) {
@@ -170,7 +196,10 @@ export function parseFlags(argv: string[]): Flags {
     leaseDurationMs: num("leader-elect-lease-duration", 15, 1) * 1000,
     renewDeadlineMs: num("leader-elect-renew-deadline", 10, 1) * 1000,
     retryPeriodMs: num("leader-elect-retry-period", 2, 0.1) * 1000,
-    logLevel: logLevel as LogLevel,
+    logLevel,
+    stacktraceLevel,
+    timeEncoding: timeEncoding as TimeEncoding,
+    zapDevel,
     help: bool("help", false),
     version: bool("version", false),
   };
@@ -185,6 +214,39 @@ export function parseFlags(argv: string[]): Flags {
   const certDir = str("metrics-cert-dir");
   if (certDir) flags.metricsCertDir = certDir;
   return flags;
+}
+
+/**
+ * A level as controller-runtime's zap flags take it: a name in any case, or (for the log level)
+ * an integer N > 0 meaning verbosity V(N), which is zap level -N.
+ */
+function parseLevel(flag: string, raw: string | undefined, integers: boolean): Level | undefined {
+  if (raw === undefined) return undefined;
+  const name = raw.toLowerCase();
+  if (name in LEVEL_VALUES) return name as keyof typeof LEVEL_VALUES;
+  if (integers && /^\d+$/.test(raw) && Number(raw) > 0 && Number(raw) <= 127) return -Number(raw);
+  const names = Object.keys(LEVEL_VALUES).join(", ");
+  throw new UsageError(
+    `--${flag} must be one of ${names}${integers ? " or an integer > 0" : ""}, got "${raw}"`,
+  );
+}
+
+/** `--zap-encoder` (json, console) or its alias `--log-format` (json, text). */
+function parseEncoder(
+  encoder: string | undefined,
+  format: string | undefined,
+): "json" | "console" | undefined {
+  if (encoder !== undefined && encoder !== "json" && encoder !== "console") {
+    throw new UsageError(`--zap-encoder must be json or console, got "${encoder}"`);
+  }
+  if (format !== undefined && format !== "json" && format !== "text") {
+    throw new UsageError(`--log-format must be json or text, got "${format}"`);
+  }
+  const alias = format === "text" ? "console" : format;
+  if (encoder !== undefined && alias !== undefined && encoder !== alias) {
+    throw new UsageError(`--zap-encoder=${encoder} contradicts --log-format=${format}`);
+  }
+  return encoder ?? alias;
 }
 
 function camel(name: string): string {

@@ -57,7 +57,8 @@ export class DatabaseReconciler {
   }
 
   /** Brings one Database's objects and status in line with its spec. */
-  reconcile = async ({ key }: Request): Promise<void> => {
+  reconcile = async ({ key, logger }: Request): Promise<void> => {
+    const log = logger ?? this.#o.logger;
     const db = this.#o.databases.store.get(key);
     if (!db) return; // Deleted: garbage collection removes what it owned.
     if (db.metadata.deletionTimestamp) return await this.#releaseFinalizer(db);
@@ -71,11 +72,11 @@ export class DatabaseReconciler {
     try {
       // Independent of each other; the StatefulSet comes after, as its pods read the Secret.
       const [password] = await Promise.all([
-        this.#ensureSecret(db, parsed.spec),
-        this.#ensure(db, CORE.services, this.#o.services, desiredService(db)),
+        this.#ensureSecret(db, parsed.spec, log),
+        this.#ensure(db, CORE.services, this.#o.services, desiredService(db), log),
       ]);
       const credentials = credentialsVersion(parsed.spec.username, password);
-      const observation = await this.#ensureStatefulSet(db, parsed.spec, credentials);
+      const observation = await this.#ensureStatefulSet(db, parsed.spec, credentials, log);
       const wasReady = db.status?.ready === true;
       const status = await this.#writeStatus(db, observation);
       if (status.ready && !wasReady) {
@@ -93,7 +94,7 @@ export class DatabaseReconciler {
   };
 
   /** Makes sure the Secret exists and is complete; returns the password it holds. */
-  async #ensureSecret(db: Database, spec: DatabaseSpec): Promise<string> {
+  async #ensureSecret(db: Database, spec: DatabaseSpec, log: Logger): Promise<string> {
     const ns = db.metadata.namespace!;
     let live = this.#o.secrets.store.get(`${ns}/${secretName(db)}`);
     if (!live) {
@@ -103,7 +104,7 @@ export class DatabaseReconciler {
           body: desiredSecret(db, spec, password),
           query: { fieldManager: FIELD_MANAGER },
         });
-        this.#created(db, "Secret", secretName(db));
+        this.#created(db, "Secret", secretName(db), log);
         return password;
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 409)) throw error;
@@ -124,6 +125,7 @@ export class DatabaseReconciler {
     db: Database,
     spec: DatabaseSpec,
     credentials: string,
+    log: Logger,
   ): Promise<Observation> {
     const key = `${db.metadata.namespace}/${db.metadata.name}`;
     const live = this.#o.statefulSets.store.get(key);
@@ -143,7 +145,7 @@ export class DatabaseReconciler {
     } else if (live?.metadata.annotations?.[STORAGE_SIZE_ANNOTATION]) {
       desired.metadata.annotations = { [STORAGE_SIZE_ANNOTATION]: appliedSize };
     }
-    const current = await this.#ensure(db, CORE.statefulSets, this.#o.statefulSets, desired);
+    const current = await this.#ensure(db, CORE.statefulSets, this.#o.statefulSets, desired, log);
     const problem = podProblem(this.#o.pods.store.list({ index: DATABASE_POD_INDEX, value: key }));
     return {
       kind: "deployed",
@@ -160,16 +162,13 @@ export class DatabaseReconciler {
     type: typeof CORE[keyof typeof CORE],
     informer: Informer<T>,
     desired: T,
+    log: Logger,
   ): Promise<T> {
     const live = informer.store.get(`${desired.metadata.namespace}/${desired.metadata.name}`);
     if (live && isSubset(desired, live, sameQuantity)) return live;
     const result = await this.#apply(type, desired);
     if (live) {
-      this.#o.logger.info("Updated", {
-        kind: type.kind,
-        name: desired.metadata.name,
-        database: db.metadata.name,
-      });
+      log.info("Updated", { kind: type.kind, object: desired.metadata.name });
       this.#o.events.record(
         db,
         "Normal",
@@ -178,7 +177,7 @@ export class DatabaseReconciler {
         `Updated ${type.kind} ${desired.metadata.name}`,
       );
     } else {
-      this.#created(db, type.kind, desired.metadata.name!);
+      this.#created(db, type.kind, desired.metadata.name!, log);
     }
     return result;
   }
@@ -187,8 +186,8 @@ export class DatabaseReconciler {
     return apply(this.#o.client, type, desired, { fieldManager: FIELD_MANAGER });
   }
 
-  #created(db: Database, kind: string, name: string): void {
-    this.#o.logger.info("Created", { kind, name, database: db.metadata.name });
+  #created(db: Database, kind: string, name: string, log: Logger): void {
+    log.info("Created", { kind, object: name });
     this.#o.events.record(db, "Normal", "Created", "Create", `Created ${kind} ${name}`);
   }
 

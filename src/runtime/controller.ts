@@ -61,7 +61,11 @@ export class Controller<T extends KubeObject> {
     this.name = options.name;
     this.#options = options;
     this.#workers = Math.max(1, options.maxConcurrentReconciles ?? 2);
-    this.#log = options.logger.child({ controller: options.name });
+    this.#log = options.logger.child({
+      controller: options.name,
+      controllerGroup: options.for.type.group,
+      controllerKind: options.for.type.kind,
+    });
     this.queue = new WorkQueue<string>({
       name: options.name,
       ...(options.rateLimiter ? { rateLimiter: options.rateLimiter } : {}),
@@ -121,10 +125,17 @@ export class Controller<T extends KubeObject> {
       const { key, priority } = item;
       metrics?.activeWorkers.inc(labels);
       const started = performance.now();
+      const request = { ...parseKey(key), key };
+      const log = this.#log.child({
+        [this.#options.for.type.kind]: { name: request.name, namespace: request.namespace },
+        namespace: request.namespace,
+        name: request.name,
+        reconcileID: crypto.randomUUID(),
+      });
       let result: Result | void;
       let outcome: string;
       try {
-        result = await this.#options.reconcile({ ...parseKey(key), key }, signal);
+        result = await this.#options.reconcile({ ...request, logger: log }, signal);
         if (result?.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
           this.queue.forget(key);
           this.queue.addAfter(key, result.requeueAfterMs, { priority: result.priority ?? 0 });
@@ -142,10 +153,10 @@ export class Controller<T extends KubeObject> {
         if (error instanceof TerminalError) {
           metrics?.terminalReconcileErrors.inc(labels);
           this.queue.forget(key);
-          this.#log.error("Reconciler error (terminal, not retried)", { key, error });
+          log.error("Reconciler error (terminal, not retried)", { error });
         } else {
           this.queue.addRateLimited(key, { priority });
-          this.#log.error("Reconciler error", { key, error });
+          log.error("Reconciler error", { error });
         }
       } finally {
         this.queue.done(key);

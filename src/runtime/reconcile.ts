@@ -11,6 +11,7 @@
  *
  * @module
  */
+import type { Logger } from "./logger.ts";
 
 /** The object to reconcile. */
 export interface Request {
@@ -19,6 +20,12 @@ export interface Request {
   name: string;
   /** `namespace/name`, the work-queue key. */
   key: string;
+  /**
+   * This reconcile's logger, as controller-runtime's `log.FromContext(ctx)`: it adds
+   * `controller`, `controllerGroup`, `controllerKind`, the object (`Database: {name,
+   * namespace}`), `namespace`, `name` and a fresh `reconcileID` to every line.
+   */
+  logger?: Logger;
 }
 
 /** What the controller should do after a successful reconcile. */

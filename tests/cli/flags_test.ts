@@ -54,3 +54,53 @@ Deno.test("parseFlags() refuses bad input with one line naming the flag", () => 
     });
   }
 });
+
+Deno.test("parseFlags() takes --zap-log-level as a name or as controller-runtime's verbosity integer", () => {
+  assert.equal(parseFlags(["--zap-log-level=2"]).logLevel, -2);
+  assert.equal(parseFlags(["--zap-log-level", "1"]).logLevel, -1);
+  assert.equal(parseFlags(["--zap-log-level=DEBUG"]).logLevel, "debug");
+  assert.equal(parseFlags(["--zap-log-level=panic"]).logLevel, "panic");
+  assert.equal(parseFlags([]).logLevel, "info");
+  for (const bad of ["0", "-1", "loud", "1.5"]) {
+    assert.throws(() => parseFlags([`--zap-log-level=${bad}`]), /--zap-log-level must be/);
+  }
+});
+
+Deno.test("parseFlags() applies --zap-devel defaults unless a zap flag says otherwise", () => {
+  const production = parseFlags([]);
+  assert.deepEqual(
+    [production.zapDevel, production.logLevel, production.stacktraceLevel, production.logFormat],
+    [false, "info", "error", undefined],
+  );
+  const devel = parseFlags(["--zap-devel"]);
+  assert.deepEqual([devel.logLevel, devel.stacktraceLevel, devel.logFormat], [
+    "debug",
+    "warn",
+    "console",
+  ]);
+  const mixed = parseFlags(["--zap-devel=true", "--zap-encoder=json", "--zap-log-level=info"]);
+  assert.deepEqual([mixed.logLevel, mixed.logFormat], ["info", "json"]);
+  assert.equal(parseFlags(["--zap-devel=false"]).logFormat, undefined);
+});
+
+Deno.test("parseFlags() takes --zap-encoder, --zap-stacktrace-level and --zap-time-encoding, with --log-format as an alias", () => {
+  const f = parseFlags([
+    "--zap-encoder=console",
+    "--zap-stacktrace-level=panic",
+    "--zap-time-encoding=epoch",
+  ]);
+  assert.deepEqual([f.logFormat, f.stacktraceLevel, f.timeEncoding], ["console", "panic", "epoch"]);
+  assert.equal(parseFlags(["--log-format=text"]).logFormat, "console");
+  assert.equal(parseFlags(["--log-format=json"]).logFormat, "json");
+  assert.equal(parseFlags([]).timeEncoding, "rfc3339");
+  for (
+    const [args, pattern] of [
+      [["--zap-encoder=yaml"], /--zap-encoder must be json or console/],
+      [["--zap-stacktrace-level=3"], /--zap-stacktrace-level must be one of/],
+      [["--zap-time-encoding=unix"], /--zap-time-encoding must be one of/],
+      [["--zap-encoder=json", "--log-format=text"], /contradicts/],
+    ] as const
+  ) {
+    assert.throws(() => parseFlags([...args]), pattern);
+  }
+});

@@ -184,7 +184,7 @@ Deno.test("The operator's metrics endpoint, with real tokens and RBAC", async (t
 
     await t.step("an image change or a delete leaves no stale database_info series", async () => {
       await admin.request("PATCH", objectPath(DATABASE_RESOURCE, ns, "alpha"), {
-        body: { spec: { image: "postgres:16" } },
+        body: { spec: { image: "postgres:17.6" } },
         contentType: "application/merge-patch+json",
       });
       await admin.request("DELETE", objectPath(DATABASE_RESOURCE, ns, "beta"));
@@ -195,9 +195,9 @@ Deno.test("The operator's metrics endpoint, with real tokens and RBAC", async (t
           const names = samples(text, "database_info", { namespace: ns }).map((s) =>
             `${s.labels.name}=${s.labels.image}`
           ).sort();
-          return names.join() === "alpha=postgres:16,gamma=postgres:17";
+          return names.join() === "alpha=postgres:17.6,gamma=postgres:17";
         },
-        "alpha on postgres:16, beta gone",
+        "alpha on postgres:17.6, beta gone",
         { describe: () => text.slice(0, 4000) },
       );
       assert.equal(total(text, "database_resources_total"), 2);

@@ -85,11 +85,11 @@ Deno.test("Database reconciler in a cluster with real controllers", async (t) =>
     await t.step("scales 2 → 3 → 1 and rolls a new image", async () => {
       await patchSpec(client, ns, "valid-db", { replicas: 3 });
       await waitReplicasReady(client, ns, "valid-db", 3);
-      await patchSpec(client, ns, "valid-db", { replicas: 1, image: "postgres:16" });
+      await patchSpec(client, ns, "valid-db", { replicas: 1, image: "postgres:17.6" });
       await waitReplicasReady(client, ns, "valid-db", 1);
       const sts = await get<StatefulSet>(client, CORE.statefulSets, ns, "valid-db");
       assert.equal(sts.spec?.replicas, 1);
-      assert.equal(containerOf(sts).image, "postgres:16");
+      assert.equal(containerOf(sts).image, "postgres:17.6");
     });
 
     await t.step("a hand edit of the StatefulSet's replicas is reverted", async () => {

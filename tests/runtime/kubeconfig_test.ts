@@ -33,7 +33,7 @@ users:
 - name: u2
   user: {tokenFile: token}
 - name: u3
-  user: {exec: {command: gke-gcloud-auth-plugin}}
+  user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: gke-gcloud-auth-plugin}}
 `;
 
 Deno.test("fromKubeconfigFile() resolves the current context with inline certificates and file paths", async () => {
@@ -55,18 +55,28 @@ Deno.test("fromKubeconfigFile() honours an explicit context and token files", as
   });
 });
 
-Deno.test("fromKubeconfigFile() refuses exec plugins, unknown contexts and bad YAML clearly", async () => {
+Deno.test("fromKubeconfigFile() refuses unknown contexts, bad YAML and missing files clearly", async () => {
   await withFiles({ config: KUBECONFIG, "ca.crt": "CA", bad: "a: [" }, async (dir) => {
-    await assert.rejects(
-      () => fromKubeconfigFile(`${dir}/config`, "cloud"),
-      /exec or auth-provider/,
-    );
     await assert.rejects(
       () => fromKubeconfigFile(`${dir}/config`, "nope"),
       /no context named "nope"/,
     );
     await assert.rejects(() => fromKubeconfigFile(`${dir}/bad`), KubeConfigError);
     await assert.rejects(() => fromKubeconfigFile(`${dir}/missing`), /Cannot read/);
+  });
+});
+
+Deno.test("fromKubeconfigFile() reads an exec plugin's command, args, env and interactive mode", async () => {
+  await withFiles({ config: KUBECONFIG, "ca.crt": "CA" }, async (dir) => {
+    const c = await fromKubeconfigFile(`${dir}/config`, "cloud");
+    assert.deepEqual(c.exec, {
+      apiVersion: "client.authentication.k8s.io/v1beta1",
+      command: "gke-gcloud-auth-plugin",
+      args: [],
+      env: [],
+      interactiveMode: "IfAvailable",
+      user: "u3",
+    });
   });
 });
 

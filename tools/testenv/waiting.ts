@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { eventually } from "./eventually.ts";
 import type { ManagedProcess } from "./process.ts";
 
 /** Distinct free loopback TCP ports. */
@@ -29,7 +30,8 @@ export async function fetchOk(url: string, client?: Deno.HttpClient): Promise<bo
 }
 
 /**
- * Polls `check` every 100 ms until it is true.
+ * Polls `check` every 100 ms until it is true (the harness's one poller, {@linkcode eventually},
+ * plus the process it waits for).
  * @throws {Error} after `timeoutMs`, or once `process` exits, with the end of its log.
  */
 export async function waitFor(
@@ -38,14 +40,18 @@ export async function waitFor(
   timeoutMs: number,
   process?: ManagedProcess,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  process?.status.then(() => (exited = true));
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    if (exited) break;
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await eventually(async () => (await check()) || (process?.exited ?? false), what, {
+      timeoutMs,
+      intervalMs: 100,
+    });
+  } catch (error) {
+    throw withLog(what, "not ready", process, error);
   }
+  if (process?.exited) throw withLog(what, "exited", process);
+}
+
+function withLog(what: string, state: string, process?: ManagedProcess, cause?: unknown): Error {
   const detail = process ? `\n--- last lines of ${process.logPath}:\n${process.tail()}` : "";
-  throw new Error(`${what} ${exited ? "exited" : "not ready"} after waiting${detail}`);
+  return new Error(`${what} ${state} after waiting${detail}`, { cause });
 }

@@ -8,6 +8,7 @@
 import { binaryPath } from "../binaries.ts";
 import { ensureImage, type ImageName, PAUSE_IMAGE } from "../images/images.ts";
 import { ManagedProcess } from "../process.ts";
+import { waitFor } from "../waiting.ts";
 import { sh } from "./command.ts";
 import { inNodeNetwork, NODE_NETWORK } from "./node_network.ts";
 
@@ -33,13 +34,7 @@ export async function startContainerd(dir: string): Promise<ManagedProcess> {
   await Deno.writeTextFile(paths.config, containerdConfig(paths));
   const [command, args] = inNodeNetwork("containerd", ["--config", paths.config]);
   const process = ManagedProcess.start({ name: "containerd", command, args, logDir: dir });
-  const deadline = Date.now() + 30_000;
-  while (!(await ctr(dir, ["version"], true))) {
-    if (process.exited || Date.now() > deadline) {
-      throw new Error(`containerd did not start:\n${process.tail()}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor("containerd", () => ctr(dir, ["version"], true), 30_000, process);
   return process;
 }
 

@@ -7,6 +7,7 @@
  */
 import { binaryPath } from "../binaries.ts";
 import { ManagedProcess } from "../process.ts";
+import { waitFor } from "../waiting.ts";
 import { inNodeNetwork, NODE_NETWORK } from "./node_network.ts";
 
 /** Starts CoreDNS and waits until it resolves `kubernetes.default.svc.cluster.local`. */
@@ -27,15 +28,10 @@ export async function startCoreDns(dir: string, kubeconfig: string): Promise<Man
   );
   const [command, args] = inNodeNetwork(await binaryPath("coredns"), ["-conf", corefile]);
   const process = ManagedProcess.start({ name: "coredns", command, args, logDir: dir });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const answer = await resolveInCluster("kubernetes.default.svc.cluster.local").catch(() => []);
-    if (answer.length > 0) return process;
-    if (process.exited || Date.now() > deadline) {
-      throw new Error(`CoreDNS does not answer:\n${process.tail()}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const answers = async () =>
+    (await resolveInCluster("kubernetes.default.svc.cluster.local").catch(() => [])).length > 0;
+  await waitFor("CoreDNS", answers, 60_000, process);
+  return process;
 }
 
 /** Resolves an A record with the cluster's DNS, as a pod would. */

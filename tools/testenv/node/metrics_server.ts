@@ -11,6 +11,7 @@
 import type { KubeClient } from "../../../src/runtime/kube_client.ts";
 import { binaryPath } from "../binaries.ts";
 import { ManagedProcess } from "../process.ts";
+import { waitFor } from "../waiting.ts";
 import { inNodeNetwork, NODE_NETWORK } from "./node_network.ts";
 
 const PORT = 4443;
@@ -88,17 +89,16 @@ export async function startMetricsServer(
       },
     },
   });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
+  const available = async () => {
     const service = await client.request<
       { status?: { conditions?: { type: string; status: string }[] } }
-    >("GET", "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io");
-    if (service.status?.conditions?.some((c) => c.type === "Available" && c.status === "True")) {
-      return process;
-    }
-    if (process.exited || Date.now() > deadline) {
-      throw new Error(`metrics.k8s.io did not become Available:\n${process.tail()}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    >("GET", "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io")
+      .catch(() => undefined);
+    return service?.status?.conditions?.some((c) =>
+      c.type === "Available" && c.status === "True"
+    ) ??
+      false;
+  };
+  await waitFor("metrics.k8s.io Available", available, 120_000, process);
+  return process;
 }

@@ -10,7 +10,8 @@
  */
 import type { KubeClient } from "../../../src/runtime/kube_client.ts";
 import type { ImageName } from "../images/images.ts";
-import { ManagedProcess } from "../process.ts";
+import type { ManagedProcess } from "../process.ts";
+import { waitFor } from "../waiting.ts";
 import { createCgroupRoot, removeCgroupRoot } from "./cgroups.ts";
 import { importImages, killShims, removeAllPods, startContainerd } from "./containerd.ts";
 import { startCoreDns } from "./coredns.ts";
@@ -99,15 +100,12 @@ export class RealNode {
 }
 
 async function waitForNodeReady(client: KubeClient, kubelet: ManagedProcess): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
+  const ready = async () => {
     const node = await client.request<
       { status?: { conditions?: { type: string; status: string }[] } }
     >("GET", `/api/v1/nodes/${NODE_NAME}`).catch(() => undefined);
-    if (node?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) return;
-    if (kubelet.exited || Date.now() > deadline) {
-      throw new Error(`Node ${NODE_NAME} did not become Ready:\n${kubelet.tail()}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    return node?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ??
+      false;
+  };
+  await waitFor(`Node ${NODE_NAME} Ready`, ready, 120_000, kubelet);
 }

@@ -26,6 +26,7 @@ import type { ImageName } from "./images/images.ts";
 import {
   assertRealNodeSupported,
   createNodeNetwork,
+  lockRealNode,
   NODE_NAME,
   NODE_NETWORK,
   RealNode,
@@ -70,7 +71,8 @@ export class ControlPlane implements AsyncDisposable {
   #client?: KubeClient;
   #etcdUrl = "";
   #realNode?: RealNode;
-  #networkCreated = false;
+  /** The machine's real-node lock, held from before the node's network exists until after. */
+  #realNodeLock?: Deno.FsFile;
   #forgetInterrupt = () => {};
   #stopped?: Promise<void>;
 
@@ -116,7 +118,7 @@ export class ControlPlane implements AsyncDisposable {
     plane.#forgetInterrupt = onInterrupt(() => plane.stop());
     try {
       if (realNode) {
-        plane.#networkCreated = true;
+        plane.#realNodeLock = await lockRealNode();
         await createNodeNetwork();
       }
       const etcdUrl = plane.#etcdUrl = `http://127.0.0.1:${etcdPort}`;
@@ -242,7 +244,10 @@ export class ControlPlane implements AsyncDisposable {
       }
       this.#client?.close();
       await this.#stopProcesses();
-      if (this.#networkCreated) await removeNodeNetwork();
+      if (this.#realNodeLock) {
+        await removeNodeNetwork();
+        this.#realNodeLock.close();
+      }
       await Deno.remove(this.dir, { recursive: true }).catch(() => {});
     })();
     return this.#stopped;

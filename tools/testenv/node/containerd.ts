@@ -90,9 +90,12 @@ export async function removeAllPods(dir: string): Promise<void> {
   ], { allowFailure: true });
 }
 
-/** Kills containerd's shims for this node, which outlive containerd by design. */
+/**
+ * Kills containerd's shims for the node whose folder is `dir` (or, given a prefix, for every
+ * such folder), which outlive containerd by design.
+ */
 export function killShims(dir: string): void {
-  const { socket } = containerdPaths(dir);
+  const socket = dir.endsWith("-") ? dir : containerdPaths(dir).socket;
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     let cmdline = "";

@@ -15,4 +15,5 @@ export {
 } from "./node_network.ts";
 export { assertRealNodeSupported, missingForRealNode, NO_REAL_NODE_ENV } from "./preflight.ts";
 export { RealNode } from "./real_node.ts";
+export { lockRealNode } from "./real_node_lock.ts";
 export { HOST_PATH_VOLUMES, removeHostPathVolumes } from "./volume_permissions.ts";

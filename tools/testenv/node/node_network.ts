@@ -41,20 +41,22 @@ export function inNodeNetwork(command: string, args: string[]): [string, string[
 }
 
 /**
- * Creates the namespace, the veth pair, the addresses and the host route.
- * @throws {Error} when another real-node cluster is running on this machine.
+ * Creates the namespace, the veth pair, the addresses and the host route. Call it holding the
+ * real-node lock (`real_node_lock.ts`): anything found of an earlier node then belongs to a
+ * holder that died, and is removed first, its processes included.
  */
 export async function createNodeNetwork(): Promise<void> {
   const { netns, hostLink, hostIp, nodeIp, podSubnet } = NODE_NETWORK;
   if (await netnsExists()) {
-    const pids = (await sh("ip", ["netns", "pids", netns])).stdout.trim();
-    if (pids) {
-      throw new Error(
-        `A real-node cluster is already running on this machine (network namespace ${netns}, ` +
-          `processes ${pids.split("\n").join(", ")}); stop it first`,
-      );
+    const pids = (await sh("ip", ["netns", "pids", netns])).stdout.split("\n").filter(Boolean);
+    for (const pid of pids) {
+      try {
+        Deno.kill(Number(pid), "SIGKILL");
+      } catch {
+        // Gone already.
+      }
     }
-    await removeNodeNetwork(); // Left by a run that was killed; nothing uses it.
+    await removeNodeNetwork();
   }
   await sh("ip", ["netns", "add", netns]);
   await sh("ip", ["link", "add", hostLink, "type", "veth", "peer", "name", "eth0", "netns", netns]);

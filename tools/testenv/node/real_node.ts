@@ -49,6 +49,9 @@ export class RealNode {
   static async start(options: RealNodeOptions): Promise<RealNode> {
     const node = new RealNode(options.dir);
     try {
+      // The lock is held: whatever an earlier node left in its cgroups belongs to a dead holder.
+      await removeCgroupRoot();
+      killShims("/tmp/postgres-operator-testenv-");
       await createCgroupRoot();
       node.#processes.push(await startContainerd(options.dir));
       await importImages(options.dir, options.images);

@@ -47,8 +47,17 @@ export function inNodeNetwork(command: string, args: string[]): [string, string[
  */
 export async function createNodeNetwork(): Promise<void> {
   const { netns, hostLink, hostIp, nodeIp, podSubnet } = NODE_NETWORK;
-  if (await netnsExists()) {
+  let said = false;
+  while (await netnsExists()) {
     const pids = (await sh("ip", ["netns", "pids", netns])).stdout.split("\n").filter(Boolean);
+    // Orphans (re-parented to init) are a dead holder's; a live parent means a cluster that
+    // runs without the lock (an older harness): wait for it instead.
+    if (pids.some((pid) => parentOf(pid) !== 1)) {
+      if (!said) console.error(`testenv: waiting for the real node's namespace ${netns}…`);
+      said = true;
+      await new Promise((r) => setTimeout(r, 1_000));
+      continue;
+    }
     for (const pid of pids) {
       try {
         Deno.kill(Number(pid), "SIGKILL");
@@ -82,4 +91,14 @@ export async function removeNodeNetwork(): Promise<void> {
 
 async function netnsExists(): Promise<boolean> {
   return await Deno.stat(NETNS_PATH).then(() => true, () => false);
+}
+
+/** A process's parent PID (1 once its parent died), or 1 when it is gone. */
+function parentOf(pid: string): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 1;
+  }
 }

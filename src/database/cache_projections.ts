@@ -5,16 +5,21 @@
  *
  * @module
  */
-import { projection, type Shape, shapeOf } from "../runtime/prune.ts";
+import { mergeShapes, projection, type Shape, shapeOf } from "../runtime/prune.ts";
 import type { Secret } from "./secret.ts";
-import { desiredService, type Service } from "./service.ts";
+import {
+  desiredPodsService,
+  desiredReadOnlyService,
+  desiredService,
+  type Service,
+} from "./service.ts";
 import { desiredStatefulSet, type StatefulSet } from "./statefulset.ts";
 import type { Database, DatabaseSpec } from "./types.ts";
 
 /** A spec with every optional field set, so its objects show every field we may set. */
 const FULL_SPEC: DatabaseSpec = {
   image: "postgres:17",
-  replicas: 1,
+  replicas: 3,
   databaseName: "db",
   username: "user",
   storage: { size: "1Gi", storageClass: "standard" },
@@ -43,9 +48,15 @@ export const projectStatefulSet = projection<StatefulSet>({
   status: { observedGeneration: true, replicas: true, readyReplicas: true, updatedReplicas: true },
 });
 
-/** Cache transform of owned Services. */
+/** Cache transform of owned Services (the read-write, read-only and headless ones). */
 export const projectService = projection<Service>({
-  spec: openMaps(shapeOf(desiredService(EXAMPLE).spec)),
+  spec: openMaps(
+    mergeShapes(
+      [desiredService, desiredReadOnlyService, desiredPodsService].map((desired) =>
+        shapeOf(desired(EXAMPLE).spec)
+      ),
+    ),
+  ),
 });
 
 /** Cache transform of owned Secrets. */

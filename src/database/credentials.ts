@@ -14,9 +14,16 @@
  * The same container refuses a data directory of another major version than the image's, with a
  * termination message saying so, instead of letting the server crash-loop.
  *
+ * With standbys (`replicas` above 1) it also prepares replication: on the primary (ordinal 0)
+ * it initialises an empty data directory itself, so the replication role exists from the first
+ * start, and keeps the role `streaming_replica` and its `pg_hba.conf` line in step with the
+ * Secret's `replication-password`; on a standby it waits for the primary and copies it afresh
+ * with `pg_basebackup` at every start, so a standby never serves a volume that may be stale.
+ *
  * @module
  */
 import { createHash } from "node:crypto";
+import { REPLICATION_USER } from "./secret.ts";
 
 /** Pod template annotation whose change restarts the pods with the Secret's credentials. */
 export const CREDENTIALS_ANNOTATION = "database.example.com/credentials-version";
@@ -31,10 +38,42 @@ export function credentialsVersion(username: string, password: string): string {
  * `POSTGRES_USER`, `POSTGRES_PASSWORD` and `POSTGRES_DB` from its environment. SQL goes to the
  * server on standard input, never on a command line; quotes in names and passwords are doubled.
  */
-export const SYNC_CREDENTIALS_SCRIPT = String.raw`set -euo pipefail
-if [ ! -s "$PGDATA/PG_VERSION" ]; then
-  echo "No data directory yet: the server initialises it with the Secret's credentials."
+export const SYNC_CREDENTIALS_SCRIPT = String.raw`set -eo pipefail
+ordinal="$(printf '%s' "$HOSTNAME" | sed 's/.*-//')"
+if [ -n "$REPLICATION_PASSWORD" ] && [ "$ordinal" != 0 ]; then
+  # A standby is always copied afresh from the primary: it never starts from data that may be
+  # stale, from another timeline or from another cluster.
+  echo "Standby $ordinal: waiting for the primary $PRIMARY_HOST."
+  tries=0
+  until pg_isready -q -h "$PRIMARY_HOST" -p 5432; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 300 ]; then
+      echo "The primary $PRIMARY_HOST did not answer for 10 minutes" | tee /dev/termination-log >&2
+      exit 1
+    fi
+    sleep 2
+  done
+  mkdir -p "$PGDATA"
+  chmod 700 "$PGDATA"
+  find "$PGDATA" -mindepth 1 -delete
+  PGPASSWORD="$REPLICATION_PASSWORD" pg_basebackup -h "$PRIMARY_HOST" -p 5432 \
+    -U ${REPLICATION_USER} -D "$PGDATA" -X stream -R -c fast
+  echo "Standby $ordinal: copied from the primary; it streams from it once started."
   exit 0
+fi
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  if [ -z "$REPLICATION_PASSWORD" ]; then
+    echo "No data directory yet: the server initialises it with the Secret's credentials."
+    exit 0
+  fi
+  # With standbys, the primary is initialised here, so that its replication role exists from
+  # its first start; the server's entry point then finds a data directory and starts it.
+  echo "Initialising the primary's data directory."
+  mkdir -p "$PGDATA"
+  chmod 700 "$PGDATA"
+  initdb -D "$PGDATA" --username="$POSTGRES_USER" \
+    --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") $POSTGRES_INITDB_ARGS >/dev/null
+  printf '\nhost all all all scram-sha-256\n' >> "$PGDATA/pg_hba.conf"
 fi
 data_major="$(cat "$PGDATA/PG_VERSION")"
 server_major="$(postgres --version | sed -E 's/^[^0-9]*([0-9]+).*/\1/')"
@@ -76,4 +115,20 @@ if ! grep -q 'found = "1"' <<<"$found"; then
   echo "Created database $POSTGRES_DB."
 fi
 echo "Role $POSTGRES_USER has the Secret's password."
+if [ -n "$REPLICATION_PASSWORD" ]; then
+  single >/dev/null <<SQL
+DO \$\$ BEGIN
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = '${REPLICATION_USER}') THEN
+    ALTER ROLE ${REPLICATION_USER} WITH REPLICATION LOGIN PASSWORD $(literal "$REPLICATION_PASSWORD");
+  ELSE
+    CREATE ROLE ${REPLICATION_USER} WITH REPLICATION LOGIN PASSWORD $(literal "$REPLICATION_PASSWORD");
+  END IF;
+END \$\$;
+
+SQL
+  if ! grep -q '^host replication ${REPLICATION_USER} ' "$PGDATA/pg_hba.conf"; then
+    printf '\nhost replication ${REPLICATION_USER} all scram-sha-256\n' >> "$PGDATA/pg_hba.conf"
+  fi
+  echo "Role ${REPLICATION_USER} can stream, with the Secret's replication password."
+fi
 `;

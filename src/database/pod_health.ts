@@ -115,3 +115,14 @@ export function podProblem(pods: Pod[]): PodProblem | undefined {
   }
   return undefined;
 }
+
+/**
+ * How many standbys stream: ready pods other than the primary (a standby is ready only while
+ * its WAL receiver streams; see the readiness probe in `statefulset.ts`).
+ */
+export function streamingStandbys(db: { metadata: { name?: string } }, pods: Pod[]): number {
+  return pods.filter((pod) =>
+    pod.metadata.name !== `${db.metadata.name}-0` &&
+    pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+  ).length;
+}

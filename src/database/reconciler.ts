@@ -18,10 +18,25 @@ import type { Request } from "../runtime/reconcile.ts";
 import { CORE, type KubeObject, objectPath } from "../runtime/resource.ts";
 import { FIELD_MANAGER } from "./labels.ts";
 import { credentialsVersion } from "./credentials.ts";
-import { DATABASE_POD_INDEX, type Pod, podProblem } from "./pod_health.ts";
+import { DATABASE_POD_INDEX, type Pod, podProblem, streamingStandbys } from "./pod_health.ts";
 import { compareQuantities, isQuantity } from "./quantity.ts";
-import { desiredSecret, generatePassword, passwordOf, type Secret, secretName } from "./secret.ts";
-import { desiredService, type Service } from "./service.ts";
+import {
+  desiredSecret,
+  generatePassword,
+  passwordOf,
+  REPLICATION_PASSWORD_KEY,
+  type Secret,
+  secretName,
+} from "./secret.ts";
+import {
+  desiredPodsService,
+  desiredReadOnlyService,
+  desiredService,
+  podsServiceName,
+  readOnlyServiceName,
+  ROLE_LABEL,
+  type Service,
+} from "./service.ts";
 import { parseDatabaseSpec } from "./spec.ts";
 import { desiredStatefulSet, type StatefulSet, volumeClaimTemplate } from "./statefulset.ts";
 import { desiredStatus, type Observation, statusChanged } from "./status.ts";
@@ -73,7 +88,7 @@ export class DatabaseReconciler {
       // Independent of each other; the StatefulSet comes after, as its pods read the Secret.
       const [password] = await Promise.all([
         this.#ensureSecret(db, parsed.spec, log),
-        this.#ensure(db, CORE.services, this.#o.services, desiredService(db), log),
+        this.#ensureServices(db, parsed.spec, log),
       ]);
       const credentials = credentialsVersion(parsed.spec.username, password);
       const observation = await this.#ensureStatefulSet(db, parsed.spec, credentials, log);
@@ -100,8 +115,9 @@ export class DatabaseReconciler {
     if (!live) {
       try {
         const password = generatePassword();
+        const replication = spec.replicas > 1 ? generatePassword() : undefined;
         await this.#o.client.request("POST", `/api/v1/namespaces/${ns}/secrets`, {
-          body: desiredSecret(db, spec, password),
+          body: desiredSecret(db, spec, password, replication),
           query: { fieldManager: FIELD_MANAGER },
         });
         this.#created(db, "Secret", secretName(db), log);
@@ -116,9 +132,59 @@ export class DatabaseReconciler {
       }
     }
     const password = passwordOf(live) ?? generatePassword();
-    const desired = desiredSecret(db, spec, password);
+    // Made when standbys are first asked for, then kept (a later scale-up reuses it).
+    const replication = passwordOf(live, REPLICATION_PASSWORD_KEY) ??
+      (spec.replicas > 1 ? generatePassword() : undefined);
+    const desired = desiredSecret(db, spec, password, replication);
     if (!isSubset(desired, live)) await this.#apply(CORE.secrets, desired);
     return password;
+  }
+
+  /**
+   * The read-write Service, the governing headless one and, with standbys, the read-only one
+   * (removed again when replicas go back to 1).
+   */
+  async #ensureServices(db: Database, spec: DatabaseSpec, log: Logger): Promise<void> {
+    const services = this.#o.services;
+    await Promise.all([
+      this.#ensure(db, CORE.services, services, desiredService(db), log),
+      this.#ensure(db, CORE.services, services, desiredPodsService(db), log),
+      spec.replicas > 1
+        ? this.#ensure(db, CORE.services, services, desiredReadOnlyService(db), log)
+        : this.#removeReadOnlyService(db, log),
+    ]);
+  }
+
+  async #removeReadOnlyService(db: Database, log: Logger): Promise<void> {
+    const ns = db.metadata.namespace!;
+    if (!this.#o.services.store.get(`${ns}/${readOnlyServiceName(db)}`)) return;
+    await this.#o.client.request("DELETE", objectPath(CORE.services, ns, readOnlyServiceName(db)))
+      .catch((error) => {
+        if (!(error instanceof ApiError && error.code === 404)) throw error;
+      });
+    log.info("Deleted", {
+      kind: "Service",
+      name: readOnlyServiceName(db),
+      database: db.metadata.name,
+    });
+  }
+
+  /** Labels each pod with its role (ordinal 0 is the primary), for the read-only Service. */
+  async #labelRoles(db: Database, pods: Pod[]): Promise<void> {
+    await Promise.all(pods.map(async (pod) => {
+      const role = pod.metadata.name === `${db.metadata.name}-0` ? "primary" : "replica";
+      if (pod.metadata.labels?.[ROLE_LABEL] === role) return;
+      await this.#o.client.request(
+        "PATCH",
+        objectPath(CORE.pods, pod.metadata.namespace, pod.metadata.name!),
+        {
+          body: { metadata: { labels: { [ROLE_LABEL]: role } } },
+          contentType: "application/merge-patch+json",
+        },
+      ).catch((error) => {
+        if (!(error instanceof ApiError && error.code === 404)) throw error;
+      });
+    }));
   }
 
   async #ensureStatefulSet(
@@ -129,6 +195,22 @@ export class DatabaseReconciler {
   ): Promise<Observation> {
     const key = `${db.metadata.namespace}/${db.metadata.name}`;
     const live = this.#o.statefulSets.store.get(key);
+    if (live && live.spec?.serviceName !== podsServiceName(db)) {
+      // Made by an earlier version, governed by the read-write Service: serviceName cannot
+      // change, so the StatefulSet is recreated, its pods and volumes kept (orphaned, then
+      // adopted by the new one, which rolls them once). Its deletion brings us back here.
+      await this.#o.client.request(
+        "DELETE",
+        objectPath(CORE.statefulSets, db.metadata.namespace, db.metadata.name!),
+        {
+          query: { propagationPolicy: "Orphan" },
+        },
+      );
+      log.info("Recreating the StatefulSet for its governing Service", {
+        database: db.metadata.name,
+      });
+      return { kind: "deployed", replicas: spec.replicas };
+    }
     // volumeClaimTemplates are immutable: keep the live one, grow PVCs instead.
     const template = live?.spec?.volumeClaimTemplates?.[0] ?? volumeClaimTemplate(db, spec);
     const desired = desiredStatefulSet(db, spec, template, credentials);
@@ -146,13 +228,16 @@ export class DatabaseReconciler {
       desired.metadata.annotations = { [STORAGE_SIZE_ANNOTATION]: appliedSize };
     }
     const current = await this.#ensure(db, CORE.statefulSets, this.#o.statefulSets, desired, log);
-    const problem = podProblem(this.#o.pods.store.list({ index: DATABASE_POD_INDEX, value: key }));
+    const pods = this.#o.pods.store.list({ index: DATABASE_POD_INDEX, value: key });
+    if (spec.replicas > 1) await this.#labelRoles(db, pods);
+    const problem = podProblem(pods);
     return {
       kind: "deployed",
       statefulSet: current,
       replicas: spec.replicas,
       ...(storageProblem ? { storageProblem } : {}),
       ...(problem ? { podProblem: problem } : {}),
+      ...(spec.replicas > 1 ? { streamingReplicas: streamingStandbys(db, pods) } : {}),
     };
   }
 

@@ -33,8 +33,21 @@ export function generatePassword(): string {
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
 }
 
-/** The Secret as it should be, keeping `password` (plain text). */
-export function desiredSecret(db: Database, spec: DatabaseSpec, password: string): Secret {
+/** The role standbys stream as (CloudNativePG's name); its password is in the Secret. */
+export const REPLICATION_USER = "streaming_replica";
+/** The Secret key of the replication role's password (present once replicas exceed 1). */
+export const REPLICATION_PASSWORD_KEY = "replication-password";
+
+/**
+ * The Secret as it should be, keeping `password` (plain text) and, when given, the replication
+ * role's password.
+ */
+export function desiredSecret(
+  db: Database,
+  spec: DatabaseSpec,
+  password: string,
+  replicationPassword?: string,
+): Secret {
   const host = serviceHost(db);
   const plain: Record<string, string> = {
     username: spec.username,
@@ -44,6 +57,7 @@ export function desiredSecret(db: Database, spec: DatabaseSpec, password: string
     port: String(POSTGRES_PORT),
     uri: `postgresql://${encodeURIComponent(spec.username)}:${encodeURIComponent(password)}@` +
       `${host}:${POSTGRES_PORT}/${encodeURIComponent(spec.databaseName)}`,
+    ...(replicationPassword ? { [REPLICATION_PASSWORD_KEY]: replicationPassword } : {}),
   };
   return {
     apiVersion: "v1",
@@ -54,9 +68,9 @@ export function desiredSecret(db: Database, spec: DatabaseSpec, password: string
   };
 }
 
-/** The password stored in a Secret, if it has a usable one. */
-export function passwordOf(secret: Secret | undefined): string | undefined {
-  const encoded = secret?.data?.password;
+/** The password stored in a Secret under `key`, if it has a usable one. */
+export function passwordOf(secret: Secret | undefined, key = "password"): string | undefined {
+  const encoded = secret?.data?.[key];
   if (!encoded) return undefined;
   const password = atob(encoded);
   return password.length > 0 ? password : undefined;

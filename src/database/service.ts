@@ -1,6 +1,13 @@
 /**
- * The Service `<name>` on 5432 in front of the Database's pods; `<name>.<ns>.svc.cluster.local`
- * is the endpoint the status reports.
+ * The Services in front of a Database's pods:
+ *
+ * - `<name>`: read-write, the primary only (ordinal 0, by the label the StatefulSet controller
+ *   puts on every pod); `<name>.<ns>.svc` is the endpoint the status and the Secret report.
+ * - `<name>-ro`: read-only, the standbys that are ready (streaming), by the role label the
+ *   operator keeps on each pod; only while `replicas` exceeds 1.
+ * - `<name>-pods`: the StatefulSet's headless governing Service, so each pod has a stable name
+ *   (`<name>-<ordinal>.<name>-pods.<ns>.svc`), published before it is ready so a standby being
+ *   built can reach the primary.
  *
  * @module
  */
@@ -14,7 +21,29 @@ export interface Service extends KubeObject {
   spec?: Record<string, unknown>;
 }
 
-/** The Service as it should be. */
+/** The label the operator keeps on each pod: `primary` (ordinal 0) or `replica`. */
+export const ROLE_LABEL = "database.example.com/role";
+/** The label the StatefulSet controller sets on each pod. */
+const POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
+
+/** `<name>-ro`. */
+export function readOnlyServiceName(db: Database): string {
+  return `${db.metadata.name}-ro`;
+}
+
+/** `<name>-pods`, the StatefulSet's governing Service. */
+export function podsServiceName(db: Database): string {
+  return `${db.metadata.name}-pods`;
+}
+
+/** The primary's pod name. */
+export function primaryPod(db: Database): string {
+  return `${db.metadata.name}-0`;
+}
+
+const PORTS = [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", protocol: "TCP" }];
+
+/** The read-write Service `<name>`, in front of the primary. */
 export function desiredService(db: Database): Service {
   return {
     apiVersion: "v1",
@@ -22,13 +51,37 @@ export function desiredService(db: Database): Service {
     metadata: ownedMetadata(db, db.metadata.name!),
     spec: {
       type: "ClusterIP",
+      selector: { ...selectorLabels(db), [POD_NAME_LABEL]: primaryPod(db) },
+      ports: PORTS,
+    },
+  };
+}
+
+/** The read-only Service `<name>-ro`, in front of the ready standbys. */
+export function desiredReadOnlyService(db: Database): Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: ownedMetadata(db, readOnlyServiceName(db)),
+    spec: {
+      type: "ClusterIP",
+      selector: { ...selectorLabels(db), [ROLE_LABEL]: "replica" },
+      ports: PORTS,
+    },
+  };
+}
+
+/** The headless governing Service `<name>-pods`. */
+export function desiredPodsService(db: Database): Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: ownedMetadata(db, podsServiceName(db)),
+    spec: {
+      clusterIP: "None",
+      publishNotReadyAddresses: true,
       selector: selectorLabels(db),
-      ports: [{
-        name: "postgres",
-        port: POSTGRES_PORT,
-        targetPort: "postgres",
-        protocol: "TCP",
-      }],
+      ports: PORTS,
     },
   };
 }

@@ -2,8 +2,11 @@
  * The PostgreSQL StatefulSet `<name>`.
  *
  * Choices worth knowing:
- * - `podManagementPolicy: Parallel`: instances are independent (this operator does not set up
- *   replication), so there is no reason to start them one by one.
+ * - Ordinal 0 is the primary; with `replicas` above 1 the others are hot standbys that stream
+ *   from it (see `credentials.ts` for how they are built). `podManagementPolicy: Parallel`:
+ *   a standby waits for the primary in its init container, so nothing is gained by starting
+ *   pods one by one, and a scale-up does not wait for each pod in turn.
+ * - `serviceName` is the headless `<name>-pods`, which gives each pod a stable DNS name.
  * - PVC retention `Retain` on delete and scale-down: deleting a Database or lowering its
  *   replicas never destroys data. Recreating a Database with the same name reattaches the
  *   volumes; delete the PVCs (`kubectl delete pvc -l database=<name>`) to free them.
@@ -28,7 +31,8 @@
 import type { KubeObject } from "../runtime/resource.ts";
 import { labels, ownedMetadata, selectorLabels } from "./labels.ts";
 import { CREDENTIALS_ANNOTATION, SYNC_CREDENTIALS_SCRIPT } from "./credentials.ts";
-import { POSTGRES_PORT, secretName } from "./secret.ts";
+import { POSTGRES_PORT, REPLICATION_PASSWORD_KEY, secretName } from "./secret.ts";
+import { podsServiceName, primaryPod } from "./service.ts";
 import type { Database, DatabaseSpec } from "./types.ts";
 
 /** An apps/v1 StatefulSet, with the fields the operator reads. */
@@ -62,6 +66,10 @@ export interface VolumeClaimTemplate {
 export const DATA_VOLUME = "data";
 const DATA_DIR = "/var/lib/postgresql/data";
 const POSTGRES_UID = 999;
+/** 1 on a primary, and on a standby whose WAL receiver streams; else 0. */
+const STREAMING_OR_PRIMARY = "SELECT CASE WHEN pg_is_in_recovery() THEN (SELECT count(*) " +
+  "FROM pg_stat_wal_receiver WHERE status = 'streaming') ELSE 1 END";
+
 /** Requests when `spec.resources` has none. */
 export const DEFAULT_REQUESTS = { cpu: "25m", memory: "64Mi" };
 
@@ -96,6 +104,16 @@ export function desiredStatefulSet(
     { name: "POSTGRES_USER", ...fromSecret("username") },
     { name: "POSTGRES_PASSWORD", ...fromSecret("password") },
     { name: "PGDATA", value: `${DATA_DIR}/pgdata` },
+    // With standbys: the replication role's password, and where the primary is.
+    ...(spec.replicas > 1
+      ? [
+        { name: "REPLICATION_PASSWORD", ...fromSecret(REPLICATION_PASSWORD_KEY) },
+        {
+          name: "PRIMARY_HOST",
+          value: `${primaryPod(db)}.${podsServiceName(db)}.${db.metadata.namespace}.svc`,
+        },
+      ]
+      : []),
   ];
   const shell = (script: string) => ({ exec: { command: ["/bin/sh", "-c", script] } });
   const isReady = shell(
@@ -113,7 +131,7 @@ export function desiredStatefulSet(
     metadata: ownedMetadata(db, db.metadata.name!),
     spec: {
       replicas: spec.replicas,
-      serviceName: db.metadata.name!,
+      serviceName: podsServiceName(db),
       podManagementPolicy: "Parallel",
       selector: { matchLabels: selectorLabels(db) },
       persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
@@ -163,10 +181,12 @@ export function desiredStatefulSet(
               timeoutSeconds: 5,
               failureThreshold: 6,
             },
+            // A login; on a standby, also that it streams from the primary.
             readinessProbe: {
               ...shell(
-                'PGPASSWORD="$POSTGRES_PASSWORD" exec psql -h "$POD_IP" -p 5432 ' +
-                  '-U "$POSTGRES_USER" -d "$POSTGRES_DB" -XtAc "SELECT 1" >/dev/null',
+                '[ "$(PGPASSWORD="$POSTGRES_PASSWORD" psql -h "$POD_IP" -p 5432 ' +
+                  '-U "$POSTGRES_USER" -d "$POSTGRES_DB" -XtAc "' + STREAMING_OR_PRIMARY +
+                  '")" = 1 ]',
               ),
               periodSeconds: 10,
               timeoutSeconds: 5,

@@ -22,6 +22,8 @@ export type Observation =
     storageProblem?: string;
     /** What the pods report, if anything is wrong with them. */
     podProblem?: PodProblem;
+    /** With standbys: how many stream from the primary. */
+    streamingReplicas?: number;
   };
 
 /** Whether the StatefulSet has caught up with its spec and all replicas are ready. */
@@ -93,11 +95,14 @@ export function desiredStatus(db: Database, seen: Observation, now: Date): Datab
   const ready = !problem && statefulSetReady(seen.statefulSet, seen.replicas);
   const phase: DatabasePhase = ready ? "Ready" : "Creating";
   const progress = `${readyReplicas}/${seen.replicas} replicas ready`;
+  const standbys = seen.replicas - 1;
+  const streaming = seen.streamingReplicas;
   return {
     ...base,
     phase,
     ready,
     readyReplicas,
+    ...(streaming !== undefined ? { streamingReplicas: streaming } : {}),
     conditions: [
       ready
         ? condition("Ready", "True", "DatabaseReady", `All ${seen.replicas} replicas are ready`)
@@ -112,6 +117,18 @@ export function desiredStatus(db: Database, seen: Observation, now: Date): Datab
         : seen.storageProblem
         ? condition("Degraded", "True", "StorageResizeUnsupported", seen.storageProblem)
         : condition("Degraded", "False", "AsExpected", "No problems found"),
+      ...(streaming !== undefined
+        ? [
+          streaming >= standbys
+            ? condition("Replicating", "True", "Streaming", `All ${standbys} standbys stream`)
+            : condition(
+              "Replicating",
+              "False",
+              "StandbysNotStreaming",
+              `${streaming}/${standbys} standbys stream from the primary`,
+            ),
+        ]
+        : []),
     ],
   };
 }

@@ -102,6 +102,8 @@ export interface DatabaseStatus {
   /** Whether every replica is ready to serve. */
   ready?: boolean;
   readyReplicas?: number;
+  /** With standbys: how many stream from the primary (ready standbys). */
+  streamingReplicas?: number;
   /** `<name>.<namespace>.svc.cluster.local:5432`. */
   endpoint?: string;
   /** Secret `<name>-credentials` with keys `username`, `password` and `database`. */

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { isSubset } from "../../src/runtime/apply.ts";
 import { projectService, projectStatefulSet } from "../../src/database/cache_projections.ts";
-import { desiredService } from "../../src/database/service.ts";
+import {
+  desiredPodsService,
+  desiredReadOnlyService,
+  desiredService,
+} from "../../src/database/service.ts";
 import { desiredStatefulSet, type StatefulSet } from "../../src/database/statefulset.ts";
 import type { Database, DatabaseSpec } from "../../src/database/types.ts";
 
@@ -64,10 +68,14 @@ Deno.test("projectStatefulSet() drops server defaults but never changes a drift 
   assert.equal(isSubset(desired, projectStatefulSet(reimaged)), false);
 });
 
-Deno.test("projectService() keeps the ports and selector it compares", () => {
-  const service = structuredClone(desiredService(db));
-  at(service, "spec.clusterIP", "10.96.0.10");
-  const pruned = projectService(service);
-  assert.equal(isSubset(desiredService(db), pruned), true);
-  assert.equal(at(pruned, "spec.clusterIP"), undefined);
+Deno.test("projectService() keeps what the three Services set, and drops server defaults", () => {
+  for (const desired of [desiredService, desiredReadOnlyService, desiredPodsService]) {
+    const service = structuredClone(desired(db));
+    at(service, "spec.sessionAffinity", "None");
+    const pruned = projectService(service);
+    assert.equal(isSubset(desired(db), pruned), true, desired.name);
+    assert.equal(at(pruned, "spec.sessionAffinity"), undefined);
+  }
+  // The headless Service's clusterIP is ours to compare.
+  assert.equal(at(projectService(desiredPodsService(db)), "spec.clusterIP"), "None");
 });

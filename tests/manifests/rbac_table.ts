@@ -36,11 +36,15 @@ export const MANAGER_ROLE: Table = {
   // then server-side apply (PATCH); informer list and watch.
   "/secrets": ["create", "get", "list", "patch", "watch"],
   // reconciler.ts #ensure: server-side apply (PATCH), authorized as create when the object does
-  // not exist yet; informers list and watch.
-  "/services": ["create", "list", "patch", "watch"],
-  // src/database/pod_health.ts: the Database's pods, cached to report their failures.
-  "/pods": ["list", "watch"],
-  "apps/statefulsets": ["create", "list", "patch", "watch"],
+  // not exist yet; informers list and watch; #removeReadOnlyService deletes `<name>-ro` when
+  // replicas go back to 1.
+  "/services": ["create", "delete", "list", "patch", "watch"],
+  // src/database/pod_health.ts: the Database's pods, cached to report their failures;
+  // reconciler.ts #labelRoles: merge patch of the role label.
+  "/pods": ["list", "patch", "watch"],
+  // #ensureStatefulSet: an earlier version's StatefulSet is deleted (orphaning its pods) and
+  // made again with its governing Service.
+  "apps/statefulsets": ["create", "delete", "list", "patch", "watch"],
   // src/database/storage.ts growVolumes: list the Database's PVCs, merge patch their size.
   "/persistentvolumeclaims": ["list", "patch"],
   // storage.ts allowsExpansion: GET one StorageClass.

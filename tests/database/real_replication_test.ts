@@ -1,0 +1,131 @@
+/**
+ * replicas > 1 on the real node: one writable primary and streaming hot standbys, the
+ * read-write and read-only Services, scale down and up, and the primary's pod lost.
+ */
+import assert from "node:assert/strict";
+import type { Database } from "../../src/database/types.ts";
+import { ControlPlane, eventually, startOperator } from "../../tools/testenv/mod.ts";
+import { psql, realNodeTest } from "../_support/real_node.ts";
+import { createDatabase, VALID_SPEC } from "./databases.ts";
+
+const SECRET = "valid-db-credentials";
+
+realNodeTest("replicas 3 is a primary with two streaming standbys", async (t) => {
+  await using plane = await ControlPlane.start({ mode: "cluster", realNode: true });
+  await using operator = await startOperator(plane);
+  await operator.ready();
+  const kubectl = async (args: string[]) => {
+    const out = await plane.kubectl(args);
+    assert.equal(out.code, 0, `kubectl ${args.join(" ")}: ${out.stderr}`);
+    return out.stdout;
+  };
+  const database = async () =>
+    JSON.parse(await kubectl(["get", "database", "valid-db", "-o", "json"])) as Database;
+  /** The Secret's uri, pointed at another host (a pod's DNS name, the -ro Service). */
+  const uriAt = async (host: string) => {
+    const uri = atob(await kubectl(["get", "secret", SECRET, "-o", "jsonpath={.data.uri}"]));
+    return uri.replace(/@[^:/]+/, `@${host}`);
+  };
+  const standby = (ordinal: number) => `valid-db-${ordinal}.valid-db-pods.default.svc`;
+  const ready = async (replicas: number) => {
+    let db: Database | undefined;
+    await eventually(
+      async () => {
+        db = await database();
+        return db.status?.ready === true && db.status.readyReplicas === replicas &&
+          db.status.observedGeneration === db.metadata.generation &&
+          (replicas === 1 || db.status.streamingReplicas === replicas - 1);
+      },
+      `valid-db Ready with ${replicas} replicas`,
+      {
+        timeoutMs: 300_000,
+        intervalMs: 1_000,
+        describe: () => db?.status,
+      },
+    );
+  };
+  /** Waits until `sql` on a standby returns `expected` (replication is asynchronous). */
+  const onStandby = async (ordinal: number, sql: string, expected: string) => {
+    const uri = await uriAt(standby(ordinal));
+    let seen = "";
+    await eventually(
+      async () => {
+        seen = await psql(plane, sql, { secret: SECRET, uri }).catch((e) => `${e}`);
+        return seen === expected;
+      },
+      `standby ${ordinal} returns ${expected}`,
+      { timeoutMs: 60_000, intervalMs: 500, describe: () => seen },
+    );
+  };
+  const scale = (replicas: number) =>
+    kubectl([
+      "patch",
+      "database",
+      "valid-db",
+      "--type=merge",
+      `-p={"spec":{"replicas":${replicas}}}`,
+    ]);
+
+  await t.step("replicas 3: Ready when the primary logs in and both standbys stream", async () => {
+    await createDatabase(plane.client, "default", "valid-db", { ...VALID_SPEC, replicas: 3 });
+    await ready(3);
+    const replicating = (await database()).status?.conditions?.find((c) =>
+      c.type === "Replicating"
+    );
+    assert.equal(replicating?.status, "True");
+    const services = await kubectl(["get", "services", "-l", "database=valid-db", "-o", "name"]);
+    assert.deepEqual(services.trim().split("\n").sort(), [
+      "service/valid-db",
+      "service/valid-db-pods",
+      "service/valid-db-ro",
+    ]);
+  });
+
+  await t.step("a row written through valid-db is readable on each standby", async () => {
+    await psql(plane, "CREATE TABLE rows (id int PRIMARY KEY); INSERT INTO rows VALUES (1)", {
+      secret: SECRET,
+    });
+    await onStandby(1, "SELECT count(*) FROM rows", "1");
+    await onStandby(2, "SELECT count(*) FROM rows", "1");
+  });
+
+  await t.step("valid-db-ro reads from a standby and refuses writes", async () => {
+    const uri = await uriAt("valid-db-ro.default.svc");
+    assert.equal(await psql(plane, "SELECT pg_is_in_recovery()", { secret: SECRET, uri }), "t");
+    await assert.rejects(
+      psql(plane, "INSERT INTO rows VALUES (2)", { secret: SECRET, uri }),
+      /read-only transaction/,
+    );
+  });
+
+  await t.step("scale 3 → 1 → 3: the standbys come back with every row", async () => {
+    await scale(1);
+    await ready(1);
+    await psql(plane, "INSERT INTO rows SELECT generate_series(2, 100)", { secret: SECRET });
+    await scale(3);
+    await ready(3);
+    await onStandby(1, "SELECT count(*) FROM rows", "100");
+    await onStandby(2, "SELECT count(*) FROM rows", "100");
+  });
+
+  await t.step(
+    "the primary's pod is deleted: it returns, standbys stream again, nothing lost",
+    async () => {
+      await kubectl(["delete", "pod", "valid-db-0"]);
+      await ready(3);
+      assert.equal(await psql(plane, "SELECT count(*) FROM rows", { secret: SECRET }), "100");
+      await psql(plane, "INSERT INTO rows VALUES (101)", { secret: SECRET });
+      await onStandby(1, "SELECT max(id) FROM rows", "101");
+      await onStandby(2, "SELECT max(id) FROM rows", "101");
+    },
+  );
+
+  await t.step("back to replicas 1: no read-only Service is left", async () => {
+    await scale(1);
+    await ready(1);
+    await eventually(
+      async () => (await plane.kubectl(["get", "service", "valid-db-ro"])).code !== 0,
+      "valid-db-ro removed",
+    );
+  });
+});

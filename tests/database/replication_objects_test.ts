@@ -1,0 +1,96 @@
+/**
+ * What replication adds to a Database's objects, and what it does not, on the KWOK cluster (no
+ * pod has to run): replicas 1 gets no replication objects; an earlier version's StatefulSet,
+ * governed by the read-write Service, is recreated with the headless one, its volumes kept.
+ */
+import assert from "node:assert/strict";
+import type { Secret } from "../../src/database/secret.ts";
+import { desiredStatefulSet, type StatefulSet } from "../../src/database/statefulset.ts";
+import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
+import type { KubeClient } from "../../src/runtime/kube_client.ts";
+import { CORE, objectPath } from "../../src/runtime/resource.ts";
+import { ControlPlane, eventually } from "../../tools/testenv/mod.ts";
+import { createNamespace } from "../runtime/informer_helpers.ts";
+import { createDatabase, VALID_SPEC } from "./databases.ts";
+import { startInProcess } from "./in_process_operator.ts";
+
+Deno.test("replication objects exist only with standbys; an old StatefulSet is recreated", async (t) => {
+  await using plane = await ControlPlane.start({ mode: "cluster" });
+  const client = plane.client;
+  const ns = await createNamespace(client, "replication");
+  const get = <T>(path: string) => client.request<T>("GET", path);
+  const services = async () =>
+    (await plane.kubectl(["get", "services", "-n", ns, "-l", "database=solo", "-o", "name"]))
+      .stdout.trim().split("\n").sort();
+
+  await t.step("an earlier version's StatefulSet exists before the operator starts", async () => {
+    await createDatabase(client, ns, "solo", VALID_SPEC);
+    const db = await get<Database>(objectPath(DATABASE_RESOURCE, ns, "solo"));
+    const old = desiredStatefulSet(db, { ...VALID_SPEC, environment: undefined } as never);
+    old.spec!.serviceName = "solo"; // What versions before standbys used.
+    await client.request("POST", `/apis/apps/v1/namespaces/${ns}/statefulsets`, { body: old });
+  });
+
+  await using operator = await startInProcess(plane);
+  void operator;
+
+  await t.step(
+    "it is recreated, governed by solo-pods, and the Database becomes Ready",
+    async () => {
+      await eventually(
+        async () => {
+          const sts = await get<StatefulSet>(objectPath(CORE.statefulSets, ns, "solo"))
+            .catch(() => undefined);
+          return sts?.spec?.serviceName === "solo-pods";
+        },
+        "the StatefulSet has its governing Service",
+        { timeoutMs: 60_000 },
+      );
+      await waitReady(client, ns, "solo");
+    },
+  );
+
+  await t.step(
+    "replicas 1: no read-only Service, no replication password or settings",
+    async () => {
+      assert.deepEqual(await services(), ["service/solo", "service/solo-pods"]);
+      const secret = await get<Secret>(objectPath(CORE.secrets, ns, "solo-credentials"));
+      assert.equal(secret.data?.["replication-password"], undefined);
+      const sts = await get<StatefulSet>(objectPath(CORE.statefulSets, ns, "solo"));
+      const template = sts.spec?.template as {
+        spec: {
+          initContainers: { env: { name: string }[] }[];
+          containers: { env: { name: string }[] }[];
+        };
+      };
+      const env = [...template.spec.initContainers, ...template.spec.containers]
+        .flatMap((c) => c.env.map((e) => e.name));
+      assert.ok(env.includes("POSTGRES_PASSWORD"));
+      assert.ok(!env.includes("REPLICATION_PASSWORD") && !env.includes("PRIMARY_HOST"), `${env}`);
+    },
+  );
+
+  await t.step("replicas 3 adds solo-ro and a replication password", async () => {
+    await client.request("PATCH", objectPath(DATABASE_RESOURCE, ns, "solo"), {
+      body: { spec: { replicas: 3 } },
+      contentType: "application/merge-patch+json",
+    });
+    await eventually(
+      async () => (await services()).includes("service/solo-ro"),
+      "solo-ro exists",
+    );
+    const secret = await get<Secret>(objectPath(CORE.secrets, ns, "solo-credentials"));
+    assert.ok(secret.data?.["replication-password"]);
+  });
+});
+
+async function waitReady(client: KubeClient, ns: string, name: string): Promise<void> {
+  await eventually(
+    async () => {
+      const db = await client.request<Database>("GET", objectPath(DATABASE_RESOURCE, ns, name));
+      return db.status?.ready === true;
+    },
+    `${name} Ready`,
+    { timeoutMs: 60_000 },
+  );
+}

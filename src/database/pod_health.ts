@@ -95,22 +95,28 @@ export function podProblem(pods: Pod[]): PodProblem | undefined {
       ...(pod.status?.containerStatuses ?? []),
     ];
     for (const container of statuses) {
-      const waiting = container.state?.waiting;
-      if (!waiting?.reason || !STUCK.has(waiting.reason)) continue;
       const where = `container ${container.name} of pod ${name}`;
-      if (waiting.reason === "CrashLoopBackOff") {
-        const last = container.lastState?.terminated;
-        const exit = last?.exitCode !== undefined ? ` (exit code ${last.exitCode})` : "";
-        const why = last?.message?.trim() || last?.reason || "";
+      const waiting = container.state?.waiting;
+      if (waiting?.reason && STUCK.has(waiting.reason) && waiting.reason !== "CrashLoopBackOff") {
+        return {
+          reason: waiting.reason,
+          message: `The ${where}: ${waiting.message ?? waiting.reason}`,
+        };
+      }
+      // Between its restarts a failing container shows as waiting (CrashLoopBackOff), as
+      // terminated with an error, or running again after one: all the same crash loop.
+      const failed = [container.state?.terminated, container.lastState?.terminated]
+        .find((t) => t !== undefined && (t.exitCode ?? 0) !== 0);
+      const crashing = waiting?.reason === "CrashLoopBackOff" ||
+        (failed !== undefined && !container.ready && (container.restartCount ?? 0) > 0);
+      if (crashing) {
+        const exit = failed?.exitCode !== undefined ? ` (exit code ${failed.exitCode})` : "";
+        const why = failed?.message?.trim() || failed?.reason || "";
         return {
           reason: "CrashLoopBackOff",
           message: `The ${where} keeps failing${exit}${why ? `: ${why}` : ""}`,
         };
       }
-      return {
-        reason: waiting.reason,
-        message: `The ${where}: ${waiting.message ?? waiting.reason}`,
-      };
     }
   }
   return undefined;

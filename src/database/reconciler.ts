@@ -14,13 +14,13 @@ import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { ApiError, type KubeClient } from "../runtime/kube_client.ts";
 import type { Logger } from "../runtime/logger.ts";
-import type { Request } from "../runtime/reconcile.ts";
+import { type Request, TerminalError } from "../runtime/reconcile.ts";
 import { CORE, type KubeObject, objectPath } from "../runtime/resource.ts";
 import { FIELD_MANAGER } from "./labels.ts";
 import { compareQuantities, isQuantity } from "./quantity.ts";
 import { desiredSecret, generatePassword, passwordOf, type Secret, secretName } from "./secret.ts";
 import { desiredService, type Service } from "./service.ts";
-import { parseDatabaseSpec } from "./spec.ts";
+import { checkDatabaseName, parseDatabaseSpec } from "./spec.ts";
 import { desiredStatefulSet, type StatefulSet, volumeClaimTemplate } from "./statefulset.ts";
 import { desiredStatus, type Observation, statusChanged } from "./status.ts";
 import { growVolumes, STORAGE_SIZE_ANNOTATION } from "./storage.ts";
@@ -56,14 +56,14 @@ export class DatabaseReconciler {
   reconcile = async ({ key }: Request): Promise<void> => {
     const db = this.#o.databases.store.get(key);
     if (!db) return; // Deleted: garbage collection removes what it owned.
-    if (db.metadata.deletionTimestamp) return await this.#releaseFinalizer(db);
+    // The course's finalizer would block a later deletion; drop it whenever it is seen.
+    await this.#releaseFinalizer(db);
+    if (db.metadata.deletionTimestamp) return;
+    // A name or spec the CRD should have refused (an older CRD): Failed, not retried.
+    const nameProblem = checkDatabaseName(db.metadata.name!);
+    if (nameProblem) return await this.#refuseSpec(db, nameProblem);
     const parsed = parseDatabaseSpec(db.spec);
-    if (!parsed.ok) {
-      // Retrying cannot help; the next spec change brings the Database back.
-      await this.#writeStatus(db, { kind: "invalid", message: parsed.message });
-      this.#o.events.record(db, "Warning", "InvalidSpec", "Validate", parsed.message);
-      return;
-    }
+    if (!parsed.ok) return await this.#refuseSpec(db, parsed.message);
     try {
       // Independent of each other; the StatefulSet comes after, as its pods read the Secret.
       await Promise.all([
@@ -77,15 +77,33 @@ export class DatabaseReconciler {
         this.#o.events.record(db, "Normal", "Ready", "Reconcile", "All replicas are ready");
       }
     } catch (error) {
-      if (error instanceof ApiError) {
-        const reason = error.code === 422 || error.code === 400 ? "Rejected" : "ApiError";
-        await this.#writeStatus(db, { kind: "error", reason, message: error.message })
+      if (error instanceof ApiError && (error.code === 400 || error.code === 422)) {
+        // The server refuses what this spec makes (a rule the CRD does not know): the same
+        // request fails the same way until the spec changes, so Failed, and no retry loop.
+        await this.#writeStatus(db, { kind: "invalid", reason: "Rejected", message: error.message })
           .catch(() => {});
-        this.#o.events.record(db, "Warning", reason, "Reconcile", error.message);
+        this.#o.events.record(db, "Warning", "Rejected", "Reconcile", error.message);
+        throw new TerminalError(`The API server refused an object: ${error.message}`, {
+          cause: error,
+        });
+      }
+      if (error instanceof ApiError) {
+        await this.#writeStatus(db, {
+          kind: "error",
+          reason: "ApiError",
+          message: error.message,
+        }).catch(() => {});
+        this.#o.events.record(db, "Warning", "ApiError", "Reconcile", error.message);
       }
       throw error;
     }
   };
+
+  /** Phase Failed for a spec or name the CRD should have refused (an older CRD, say). */
+  async #refuseSpec(db: Database, message: string): Promise<void> {
+    await this.#writeStatus(db, { kind: "invalid", reason: "InvalidSpec", message });
+    this.#o.events.record(db, "Warning", "InvalidSpec", "Validate", message);
+  }
 
   async #ensureSecret(db: Database, spec: DatabaseSpec): Promise<void> {
     const ns = db.metadata.namespace!;
@@ -192,7 +210,10 @@ export class DatabaseReconciler {
     return status;
   }
 
-  /** Older versions of the course's operator added a finalizer; nothing needs it now. */
+  /**
+   * Older versions of the course's operator added a finalizer; nothing needs it now. Removed on
+   * any reconcile, so a Database adopted from the course's operator never waits on it.
+   */
   async #releaseFinalizer(db: Database): Promise<void> {
     const finalizers = db.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return;

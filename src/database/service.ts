@@ -1,5 +1,5 @@
 /**
- * The Service `<name>` on 5432 in front of the Database's pods; `<name>.<ns>.svc.cluster.local`
+ * The Service `<name>` on 5432 in front of the Database's pods; `<name>.<ns>.svc`
  * is the endpoint the status reports.
  *
  * @module

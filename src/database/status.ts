@@ -11,7 +11,12 @@ import type { Condition, Database, DatabasePhase, DatabaseStatus } from "./types
 
 /** What the reconciler learned, for the status. */
 export type Observation =
-  | { kind: "invalid"; message: string }
+  | {
+    kind: "invalid";
+    /** `InvalidSpec` (refused by the schema mirror) or `Rejected` (refused by the server). */
+    reason: string;
+    message: string;
+  }
   | { kind: "error"; reason: string; message: string }
   | {
     kind: "deployed";
@@ -65,9 +70,9 @@ export function desiredStatus(db: Database, seen: Observation, now: Date): Datab
       ready: false,
       readyReplicas: db.status?.readyReplicas ?? 0,
       conditions: [
-        condition("Ready", "False", "InvalidSpec", seen.message),
-        condition("Progressing", "False", "InvalidSpec", "Waiting for a valid spec"),
-        condition("Degraded", "True", "InvalidSpec", seen.message),
+        condition("Ready", "False", seen.reason, seen.message),
+        condition("Progressing", "False", seen.reason, "Waiting for a valid spec"),
+        condition("Degraded", "True", seen.reason, seen.message),
       ],
     };
   }

@@ -102,7 +102,7 @@ export interface DatabaseStatus {
   /** Whether every replica is ready to serve. */
   ready?: boolean;
   readyReplicas?: number;
-  /** `<name>.<namespace>.svc.cluster.local:5432`. */
+  /** `<name>.<namespace>.svc:5432`. */
   endpoint?: string;
   /** Secret `<name>-credentials` with keys `username`, `password` and `database`. */
   secretName?: string;

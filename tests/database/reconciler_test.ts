@@ -32,7 +32,7 @@ Deno.test("Database reconciler in a cluster with real controllers", async (t) =>
         assert.equal(db.status?.phase, "Ready");
         assert.equal(db.status?.ready, true);
         assert.equal(db.status?.readyReplicas, 1);
-        assert.equal(db.status?.endpoint, `valid-db.${ns}.svc.cluster.local:5432`);
+        assert.equal(db.status?.endpoint, `valid-db.${ns}.svc:5432`);
         assert.equal(db.status?.secretName, "valid-db-credentials");
         assert.equal(db.status?.observedGeneration, db.metadata.generation);
         const secret = await get<Secret>(client, CORE.secrets, ns, "valid-db-credentials");

@@ -9,22 +9,24 @@
  *
  * @module
  */
-import { apply, isSubset } from "../runtime/apply.ts";
+import { apply, isSubset, withAppliedHash } from "../runtime/apply.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { ApiError, type KubeClient } from "../runtime/kube_client.ts";
 import type { Logger } from "../runtime/logger.ts";
-import { type Request, TerminalError } from "../runtime/reconcile.ts";
-import { CORE, type KubeObject, objectPath } from "../runtime/resource.ts";
+import { type Request, type Result, TerminalError } from "../runtime/reconcile.ts";
+import { CORE, type KubeObject, objectPath, type ResourceType } from "../runtime/resource.ts";
+import { projectService, projectStatefulSet } from "./cache_projections.ts";
 import { FIELD_MANAGER } from "./labels.ts";
-import { compareQuantities, isQuantity } from "./quantity.ts";
+import { controlledBy, foreignObjectMessage } from "./ownership.ts";
+import { compareQuantities, isQuantity, sameQuantity } from "./quantity.ts";
 import { desiredSecret, generatePassword, passwordOf, type Secret, secretName } from "./secret.ts";
 import { desiredService, type Service } from "./service.ts";
 import { checkDatabaseName, parseDatabaseSpec } from "./spec.ts";
 import { desiredStatefulSet, type StatefulSet, volumeClaimTemplate } from "./statefulset.ts";
 import { desiredStatus, type Observation, statusChanged } from "./status.ts";
-import { growVolumes, STORAGE_SIZE_ANNOTATION } from "./storage.ts";
-import { type Database, DATABASE_RESOURCE, type DatabaseSpec, FINALIZER } from "./types.ts";
+import { createMissingClaims, growVolumes, STORAGE_SIZE_ANNOTATION } from "./storage.ts";
+import { type Database, DATABASE_RESOURCE, type DatabaseSpec, FINALIZER, GROUP } from "./types.ts";
 
 /** What the reconciler reads and writes through. */
 export interface DatabaseReconcilerOptions {
@@ -37,12 +39,19 @@ export interface DatabaseReconcilerOptions {
   logger: Logger;
   /** Source of condition timestamps. @default () => new Date() */
   now?: () => Date;
+  /**
+   * How soon a Degraded Database is looked at again when no event would bring it back (a
+   * StorageClass that now allows expansion, a foreign object deleted).
+   * @default 30_000
+   */
+  degradedRetryMs?: number;
 }
 
-/** Quantities that differ in spelling but not in value (`1Gi`, `1024Mi`) are equal. */
-function sameQuantity(desired: unknown, live: unknown): boolean {
-  return isQuantity(desired) && isQuantity(live) && compareQuantities(desired, live) === 0;
-}
+/** What a reconcile that got past validation observed. */
+type Deployed = Extract<Observation, { kind: "deployed" }>;
+
+/** Annotation on owned objects: hash of what the operator last applied (see `apply.ts`). */
+export const APPLIED_HASH_ANNOTATION = `${GROUP}/applied-hash`;
 
 /** The Database reconciler; `reconcile` is handed to a controller. */
 export class DatabaseReconciler {
@@ -53,7 +62,7 @@ export class DatabaseReconciler {
   }
 
   /** Brings one Database's objects and status in line with its spec. */
-  reconcile = async ({ key }: Request): Promise<void> => {
+  reconcile = async ({ key }: Request): Promise<Result | void> => {
     const db = this.#o.databases.store.get(key);
     if (!db) return; // Deleted: garbage collection removes what it owned.
     // The course's finalizer would block a later deletion; drop it whenever it is seen.
@@ -66,15 +75,26 @@ export class DatabaseReconciler {
     if (!parsed.ok) return await this.#refuseSpec(db, parsed.message);
     try {
       // Independent of each other; the StatefulSet comes after, as its pods read the Secret.
-      await Promise.all([
+      const [secretTaken, serviceTaken] = await Promise.all([
         this.#ensureSecret(db, parsed.spec),
-        this.#ensure(db, CORE.services, this.#o.services, desiredService(db)),
+        this.#ensureService(db),
       ]);
-      const observation = await this.#ensureStatefulSet(db, parsed.spec);
+      const deployed: Deployed = secretTaken
+        ? { kind: "deployed", replicas: parsed.spec.replicas } // Its pods would read that Secret.
+        : await this.#ensureStatefulSet(db, parsed.spec);
+      const conflicts = [secretTaken, serviceTaken, deployed.conflict].filter((m) => m);
+      if (conflicts.length > 0) {
+        deployed.conflict = conflicts.join("; ");
+        this.#o.events.record(db, "Warning", "ResourceExists", "Reconcile", deployed.conflict);
+      }
       const wasReady = db.status?.ready === true;
-      const status = await this.#writeStatus(db, observation);
+      const status = await this.#writeStatus(db, deployed);
       if (status.ready && !wasReady) {
         this.#o.events.record(db, "Normal", "Ready", "Reconcile", "All replicas are ready");
+      }
+      // No cache event follows when a foreign object goes or a StorageClass is fixed.
+      if (deployed.conflict || deployed.storageProblem) {
+        return { requeueAfterMs: this.#o.degradedRetryMs ?? 30_000 };
       }
     } catch (error) {
       if (error instanceof ApiError && (error.code === 400 || error.code === 422)) {
@@ -105,7 +125,8 @@ export class DatabaseReconciler {
     this.#o.events.record(db, "Warning", "InvalidSpec", "Validate", message);
   }
 
-  async #ensureSecret(db: Database, spec: DatabaseSpec): Promise<void> {
+  /** Makes or updates the Secret; returns a message instead when the name is taken. */
+  async #ensureSecret(db: Database, spec: DatabaseSpec): Promise<string | undefined> {
     const ns = db.metadata.namespace!;
     let live = this.#o.secrets.store.get(`${ns}/${secretName(db)}`);
     if (!live) {
@@ -115,7 +136,7 @@ export class DatabaseReconciler {
           query: { fieldManager: FIELD_MANAGER },
         });
         this.#created(db, "Secret", secretName(db));
-        return;
+        return undefined;
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 409)) throw error;
         // Created before our cache saw it: read it, never replace its password.
@@ -125,30 +146,69 @@ export class DatabaseReconciler {
         );
       }
     }
+    // Another tool's Secret (or an older Database's): never adopted, never overwritten.
+    if (!controlledBy(live, db)) return foreignObjectMessage("Secret", live, db);
     const desired = desiredSecret(db, spec, passwordOf(live) ?? generatePassword());
     if (!isSubset(desired, live)) await this.#apply(CORE.secrets, desired);
+    return undefined;
   }
 
-  async #ensureStatefulSet(db: Database, spec: DatabaseSpec): Promise<Observation> {
-    const key = `${db.metadata.namespace}/${db.metadata.name}`;
-    const live = this.#o.statefulSets.store.get(key);
+  /** Makes or updates the Service; returns a message instead when the name is taken. */
+  async #ensureService(db: Database): Promise<string | undefined> {
+    const desired = desiredService(db);
+    const live = await this.#live(CORE.services, this.#o.services, desired, projectService);
+    if (live && !controlledBy(live, db)) return foreignObjectMessage("Service", live, db);
+    await this.#ensure(db, CORE.services, live, desired);
+    return undefined;
+  }
+
+  async #ensureStatefulSet(db: Database, spec: DatabaseSpec): Promise<Deployed> {
+    const fresh = desiredStatefulSet(db, spec);
+    // A cache miss is read from the API before anything immutable is rebuilt from the spec.
+    const live = await this.#live(
+      CORE.statefulSets,
+      this.#o.statefulSets,
+      fresh,
+      projectStatefulSet,
+    );
+    if (live && !controlledBy(live, db)) {
+      return {
+        kind: "deployed",
+        replicas: spec.replicas,
+        conflict: foreignObjectMessage("StatefulSet", live, db),
+      };
+    }
     // volumeClaimTemplates are immutable: keep the live one, grow PVCs instead.
     const template = live?.spec?.volumeClaimTemplates?.[0] ?? volumeClaimTemplate(db, spec);
     const desired = desiredStatefulSet(db, spec, template);
     let storageProblem: string | undefined;
-    const appliedSize = live?.metadata.annotations?.[STORAGE_SIZE_ANNOTATION] ??
-      template.spec.resources.requests.storage;
-    if (live && !sameQuantity(spec.storage.size, appliedSize)) {
-      if (compareQuantities(spec.storage.size, appliedSize) > 0) {
-        storageProblem = await growVolumes(this.#o.client, db, spec.storage.size, FIELD_MANAGER);
-      }
-      if (!storageProblem) {
-        desired.metadata.annotations = { [STORAGE_SIZE_ANNOTATION]: spec.storage.size };
-      }
-    } else if (live?.metadata.annotations?.[STORAGE_SIZE_ANNOTATION]) {
-      desired.metadata.annotations = { [STORAGE_SIZE_ANNOTATION]: appliedSize };
+    const templateSize = template.spec.resources.requests.storage;
+    // A hand-edited annotation that is not a quantity is ignored (and set right below).
+    const annotated = live?.metadata.annotations?.[STORAGE_SIZE_ANNOTATION];
+    const appliedSize = isQuantity(annotated) ? annotated : templateSize;
+    if (live && compareQuantities(spec.storage.size, appliedSize) > 0) {
+      storageProblem = await growVolumes(this.#o.client, db, spec.storage.size, FIELD_MANAGER);
     }
-    const current = await this.#ensure(db, CORE.statefulSets, this.#o.statefulSets, desired);
+    const grown = live && !storageProblem ? spec.storage.size : appliedSize;
+    if (live && (annotated !== undefined || !sameQuantity(grown, templateSize))) {
+      desired.metadata.annotations = { [STORAGE_SIZE_ANNOTATION]: grown };
+    }
+    if (
+      live && compareQuantities(spec.storage.size, templateSize) > 0 &&
+      spec.replicas > (live.spec?.replicas ?? 0)
+    ) {
+      // The template would make the new ordinals' claims at the size first asked for.
+      const created = await createMissingClaims(
+        this.#o.client,
+        db,
+        template,
+        spec.storage.size,
+        spec.replicas,
+        FIELD_MANAGER,
+      );
+      for (const claim of created) this.#created(db, "PersistentVolumeClaim", claim);
+    }
+    const current = await this.#ensure(db, CORE.statefulSets, live, desired);
     return {
       kind: "deployed",
       statefulSet: current,
@@ -157,16 +217,45 @@ export class DatabaseReconciler {
     };
   }
 
-  /** Applies `desired` unless the cached object already has it; returns the newest object. */
-  async #ensure<T extends KubeObject>(
-    db: Database,
-    type: typeof CORE[keyof typeof CORE],
+  /**
+   * The cached object named like `desired`; on a cache miss, the object as the API has it
+   * (projected like the cache), or undefined when there is none.
+   */
+  async #live<T extends KubeObject>(
+    type: ResourceType,
     informer: Informer<T>,
     desired: T,
+    project: (object: T) => T,
+  ): Promise<T | undefined> {
+    const { namespace, name } = desired.metadata;
+    const cached = informer.store.get(`${namespace}/${name}`);
+    if (cached) return cached;
+    try {
+      return project(await this.#o.client.request<T>("GET", objectPath(type, namespace, name!)));
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Applies `desired` unless `live` already has it and was applied from the same desired
+   * object (see `APPLIED_HASH_ANNOTATION`); returns the newest object.
+   */
+  async #ensure<T extends KubeObject>(
+    db: Database,
+    type: ResourceType,
+    live: T | undefined,
+    desired: T,
   ): Promise<T> {
-    const live = informer.store.get(`${desired.metadata.namespace}/${desired.metadata.name}`);
-    if (live && isSubset(desired, live, sameQuantity)) return live;
-    const result = await this.#apply(type, desired);
+    const { object, hash } = await withAppliedHash(desired, APPLIED_HASH_ANNOTATION);
+    if (
+      live && live.metadata.annotations?.[APPLIED_HASH_ANNOTATION] === hash &&
+      isSubset(object, live, sameQuantity)
+    ) {
+      return live;
+    }
+    const result = await this.#apply(type, object);
     if (live) {
       this.#o.logger.info("Updated", {
         kind: type.kind,
@@ -186,7 +275,7 @@ export class DatabaseReconciler {
     return result;
   }
 
-  #apply<T extends KubeObject>(type: typeof CORE[keyof typeof CORE], desired: T): Promise<T> {
+  #apply<T extends KubeObject>(type: ResourceType, desired: T): Promise<T> {
     return apply(this.#o.client, type, desired, { fieldManager: FIELD_MANAGER });
   }
 

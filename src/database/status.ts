@@ -24,6 +24,8 @@ export type Observation =
     replicas: number;
     /** Set when the storage cannot grow as asked. */
     storageProblem?: string;
+    /** Set when an object with one of our names belongs to someone else. */
+    conflict?: string;
   };
 
 /** Whether the StatefulSet has caught up with its spec and all replicas are ready. */
@@ -106,7 +108,9 @@ export function desiredStatus(db: Database, seen: Observation, now: Date): Datab
       ready
         ? condition("Progressing", "False", "Reconciled", "The database matches its spec")
         : condition("Progressing", "True", "RollingOut", progress),
-      seen.storageProblem
+      seen.conflict
+        ? condition("Degraded", "True", "ResourceExists", seen.conflict)
+        : seen.storageProblem
         ? condition("Degraded", "True", "StorageResizeUnsupported", seen.storageProblem)
         : condition("Degraded", "False", "AsExpected", "No problems found"),
     ],

@@ -35,12 +35,14 @@ export const MANAGER_ROLE: Table = {
   // reconciler.ts #ensureSecret: POST, GET after a 409 (created before the cache saw it),
   // then server-side apply (PATCH); informer list and watch.
   "/secrets": ["create", "get", "list", "patch", "watch"],
-  // reconciler.ts #ensure: server-side apply (PATCH), authorized as create when the object does
+  // reconciler.ts #live: GET on a cache miss (whose object is it? what is its immutable
+  // template?); #ensure: server-side apply (PATCH), authorized as create when the object does
   // not exist yet; informers list and watch.
-  "/services": ["create", "list", "patch", "watch"],
-  "apps/statefulsets": ["create", "list", "patch", "watch"],
-  // src/database/storage.ts growVolumes: list the Database's PVCs, merge patch their size.
-  "/persistentvolumeclaims": ["list", "patch"],
+  "/services": ["create", "get", "list", "patch", "watch"],
+  "apps/statefulsets": ["create", "get", "list", "patch", "watch"],
+  // src/database/storage.ts growVolumes: list the Database's PVCs, merge patch their size;
+  // createMissingClaims: POST the claims of new ordinals at the grown size.
+  "/persistentvolumeclaims": ["create", "list", "patch"],
   // storage.ts allowsExpansion: GET one StorageClass.
   "storage.k8s.io/storageclasses": ["get"],
   // src/runtime/events.ts: POST an Event, merge patch the series of a repeated one.

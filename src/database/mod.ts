@@ -26,8 +26,8 @@ export {
   type ResourceRequirements,
   VERSION,
 } from "./types.ts";
+export { checkDatabaseName, MAX_NAME_LENGTH, NAME_PATTERN } from "./database_name.ts";
 export {
-  checkDatabaseName,
   databaseSpecSchema,
   DEFAULT_IMAGE,
   DEFAULT_REPLICAS,
@@ -35,11 +35,9 @@ export {
   IDENTIFIER_PATTERN,
   IMAGE_PATTERN,
   LARGE_STORAGE_SIZE,
-  MAX_NAME_LENGTH,
   MAX_REPLICAS_WITHOUT_LARGE_STORAGE,
   MAX_RESOURCE_ENTRIES,
   MIN_STORAGE_SIZE,
-  NAME_PATTERN,
   parseDatabaseSpec,
   type ParseDatabaseSpecResult,
   RESERVED_DATABASE_NAMES,

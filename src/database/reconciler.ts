@@ -1,11 +1,18 @@
 /**
  * Turns one Database into its Secret, Service and StatefulSet, and reports its status.
  *
- * Reads come from the informer caches only; a write is sent only when the cache shows a
- * difference, so reconciling a converged Database sends no request at all. Objects are written
- * with server-side apply under one field manager, which also reverts conflicting hand edits.
- * The Secret is the exception: it is created with a plain create, so a password already in the
- * cluster (but not yet in the cache) is never overwritten.
+ * Reads come from the informer caches (an owned object missing from its cache is read from the
+ * API, so nothing immutable is rebuilt and nobody else's object is taken over); a write is sent
+ * only when the cache shows a difference, so reconciling a converged Database sends no request
+ * at all. Objects are written with server-side apply under one field manager, which also
+ * reverts conflicting hand edits and removes what the spec no longer asks for. The Secret is
+ * the exception: it is created with a plain create, so a password already in the cluster (but
+ * not yet in the cache) is never overwritten. Only objects the Database controls are changed.
+ *
+ * Outcomes: an invalid name or spec, or an object the API server refuses (400/422), is phase
+ * Failed and not retried until the Database changes; other API errors are retried with
+ * backoff; a Degraded Database (an object with our name owned by someone else, volumes that
+ * cannot grow) is looked at again after `degradedRetryMs`.
  *
  * @module
  */
@@ -22,7 +29,8 @@ import { controlledBy, foreignObjectMessage } from "./ownership.ts";
 import { compareQuantities, isQuantity, sameQuantity } from "./quantity.ts";
 import { desiredSecret, generatePassword, passwordOf, type Secret, secretName } from "./secret.ts";
 import { desiredService, type Service } from "./service.ts";
-import { checkDatabaseName, parseDatabaseSpec } from "./spec.ts";
+import { checkDatabaseName } from "./database_name.ts";
+import { parseDatabaseSpec } from "./spec.ts";
 import { desiredStatefulSet, type StatefulSet, volumeClaimTemplate } from "./statefulset.ts";
 import { desiredStatus, type Observation, statusChanged } from "./status.ts";
 import { createMissingClaims, growVolumes, STORAGE_SIZE_ANNOTATION } from "./storage.ts";

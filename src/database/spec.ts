@@ -4,14 +4,15 @@
  *
  * The CRD YAML is the source of truth. This mirror covers its single-object rules only;
  * transition rules (`databaseName`, `username` and `storage.storageClass` are immutable,
- * `storage.size` never shrinks) exist only in CEL. The rules on `metadata.name` are mirrored by
- * {@linkcode checkDatabaseName}. `tests/database/` proves both accept and reject the same corpus, and that the patterns
+ * `storage.size` never shrinks) exist only in CEL. The rules on `metadata.name` are mirrored in
+ * `database_name.ts`. `tests/database/` proves both accept and reject the same corpus, and that the patterns
  * and CEL messages below are the CRD's, character for character.
  *
  * @module
  */
 
 import { z } from "zod";
+import { NAME_MESSAGES } from "./database_name.ts";
 import { compareQuantities, isQuantity, parseQuantity } from "./quantity.ts";
 import { type DatabaseSpec, ENVIRONMENTS } from "./types.ts";
 
@@ -48,13 +49,6 @@ export const SIZE_PATTERN =
 /** A DNS subdomain (RFC 1123), for `spec.storage.storageClass`. */
 export const DNS_SUBDOMAIN_PATTERN =
   "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
-/** A DNS-1035 label, for `metadata.name`: the Service of that name requires it. */
-export const NAME_PATTERN = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
-/**
- * Most characters of `metadata.name`: the StatefulSet's pods get the label
- * `controller-revision-hash: <name>-<10-character hash>`, and label values hold at most 63.
- */
-export const MAX_NAME_LENGTH = 52;
 /** Least `spec.storage.size`: an initialised PostgreSQL data directory takes about 40 MB. */
 export const MIN_STORAGE_SIZE = "64Mi";
 /** Databases PostgreSQL creates for itself, which `spec.databaseName` may not name. */
@@ -78,12 +72,7 @@ export const RULE_MESSAGES = {
   sizeForReplicas: "spec.storage.size must be at least 50Gi when spec.replicas is greater than 5",
   databaseNameReserved: "spec.databaseName must not be postgres, template0 or template1, the " +
     "databases PostgreSQL creates for itself",
-  nameDns1035: "metadata.name must be a DNS-1035 label: a lowercase letter first, then " +
-    "lowercase letters, digits or '-', ending in a letter or digit, as the Service name it " +
-    "becomes must be",
-  nameLength: "metadata.name must be at most 52 characters: the StatefulSet's pods carry the " +
-    "label controller-revision-hash=<name>-<10-character hash>, and label values are at most " +
-    "63 characters",
+  ...NAME_MESSAGES,
   limitsNames: "spec.resources.limits may name only cpu, memory, ephemeral-storage and " +
     "hugepages-<page size>",
   limitsNonNegative: "spec.resources.limits must not be negative",
@@ -310,24 +299,3 @@ function valueAt(value: unknown, path: string[]): unknown {
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
   : false;
 const _outputIsDatabaseSpec: Equal<z.output<typeof databaseSpecSchema>, DatabaseSpec> = true;
-
-/**
- * The CRD's rules on `metadata.name`, for objects admitted under an older CRD: a name that
- * cannot become a Service or a StatefulSet whose pods get created.
- *
- * @param name The Database's `metadata.name`.
- * @returns The CRD's message for the first rule broken, or undefined for a usable name.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- *
- * assert.equal(checkDatabaseName("valid-db"), undefined);
- * assert.match(checkDatabaseName("1st-db")!, /DNS-1035/);
- * ```
- */
-export function checkDatabaseName(name: string): string | undefined {
-  if (!new RegExp(NAME_PATTERN).test(name)) return RULE_MESSAGES.nameDns1035;
-  if (name.length > MAX_NAME_LENGTH) return RULE_MESSAGES.nameLength;
-  return undefined;
-}

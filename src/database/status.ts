@@ -93,7 +93,9 @@ export function desiredStatus(db: Database, seen: Observation, now: Date): Datab
     };
   }
   const readyReplicas = seen.statefulSet?.status?.readyReplicas ?? 0;
-  const ready = statefulSetReady(seen.statefulSet, seen.replicas);
+  // Clients reach the database through the Service and the Secret: not Ready while either
+  // name is someone else's.
+  const ready = !seen.conflict && statefulSetReady(seen.statefulSet, seen.replicas);
   const phase: DatabasePhase = ready ? "Ready" : "Creating";
   const progress = `${readyReplicas}/${seen.replicas} replicas ready`;
   return {

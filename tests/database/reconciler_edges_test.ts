@@ -240,6 +240,14 @@ Deno.test("Database reconciler edge cases in a cluster", async (t) => {
     );
     assert.equal(after.metadata.resourceVersion, theirs.metadata.resourceVersion);
     assert.equal(after.metadata.ownerReferences?.[0]?.uid, owner.metadata.uid);
+    // Its endpoint is someone else's Service: not Ready, however ready its pods are.
+    await eventually(
+      async () => (await getDatabase(client, ns, "occupied")).status?.readyReplicas === 1,
+      "occupied's pod ready",
+    );
+    const db = await getDatabase(client, ns, "occupied");
+    assert.equal(db.status?.ready, false);
+    assert.equal(db.status?.conditions?.find((c) => c.type === "Ready")?.status, "False");
   });
 
   await t.step("the course's finalizer is removed without waiting for a deletion", async () => {

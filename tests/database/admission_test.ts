@@ -11,7 +11,7 @@ import {
 } from "../../src/database/mod.ts";
 import { ApiError, type KubeClient, type Query } from "../../src/runtime/kube_client.ts";
 import { collectionPath, type KubeObject, objectPath } from "../../src/runtime/resource.ts";
-import { ControlPlane } from "../../tools/testenv/mod.ts";
+import { ControlPlane, eventually } from "../../tools/testenv/mod.ts";
 import {
   allowedTransitions,
   invalidNames,
@@ -235,6 +235,79 @@ Deno.test("the API server enforces the Database CRD: names, samples, defaults an
       assert.ok(!result.accepted, JSON.stringify(result));
       assert.deepEqual(result.fields, ["metadata.name"]);
     });
+
+    await t.step(
+      "a Database admitted before the new rules can still get status, lose finalizers and be fixed",
+      async () => {
+        const ns = await createNamespace(client, "older");
+        const schema = "/spec/versions/0/schema/openAPIV3Schema";
+        // The previous CRD: no rules on the name, no 64Mi floor.
+        const loosened = await plane.kubectl([
+          "patch",
+          "crd",
+          CRD_NAME,
+          "--type=json",
+          "-p",
+          JSON.stringify([
+            { op: "remove", path: `${schema}/x-kubernetes-validations` },
+            {
+              op: "remove",
+              path:
+                `${schema}/properties/spec/properties/storage/properties/size/x-kubernetes-validations/1`,
+            },
+          ]),
+        ]);
+        assert.equal(loosened.code, 0, loosened.stderr);
+        const name = `db-${"x".repeat(55)}`;
+        const path = objectPath(DATABASE_RESOURCE, ns, name);
+        try {
+          await eventually(async () => {
+            const result = await verdict(
+              client.request<Database>("POST", collectionPath(DATABASE_RESOURCE, ns), {
+                body: {
+                  ...database(name, {
+                    databaseName: "app",
+                    username: "app",
+                    storage: { size: "10Mi" },
+                  }),
+                  metadata: { name, finalizers: ["database.example.com/finalizer"] },
+                },
+              }),
+            );
+            return result.accepted;
+          }, "the looser CRD accepts a 58-character name and 10Mi");
+        } finally {
+          await plane.installCRDs();
+        }
+        await eventually(
+          async () =>
+            !(await create(client, ns, `${name}-2`, {
+              databaseName: "app",
+              username: "app",
+              storage: { size: "1Gi" },
+            })).accepted,
+          "the current CRD refuses long names again",
+        );
+        const merge = { contentType: "application/merge-patch+json" };
+        await client.request("PATCH", `${path}/status`, {
+          body: { status: { phase: "Failed" } },
+          ...merge,
+        });
+        await client.request("PATCH", path, { body: { metadata: { finalizers: null } }, ...merge });
+        await client.request("PATCH", path, {
+          body: { spec: { storage: { size: "1Gi" } } },
+          ...merge,
+        });
+        const stored = await client.request<Database & { status?: { phase?: string } }>(
+          "GET",
+          path,
+        );
+        assert.equal(stored.status?.phase, "Failed");
+        assert.deepEqual(stored.metadata.finalizers ?? [], []);
+        assert.deepEqual(stored.spec?.storage, { size: "1Gi" });
+        await client.request("DELETE", path);
+      },
+    );
 
     await t.step(
       "changing databaseName, username or storageClass and shrinking storage are refused on update",

@@ -73,6 +73,44 @@ Deno.test("Database reconciler edge cases in a cluster", async (t) => {
     },
   );
 
+  await t.step(
+    "a name admitted by an older CRD that pods could not carry becomes Failed",
+    async () => {
+      const removed = await plane.kubectl([
+        "patch",
+        "crd",
+        CRD,
+        "--type=json",
+        "-p",
+        JSON.stringify([{
+          op: "remove",
+          path: "/spec/versions/0/schema/openAPIV3Schema/x-kubernetes-validations",
+        }]),
+      ]);
+      assert.equal(removed.code, 0, removed.stderr);
+      const name = `db-${"x".repeat(55)}`;
+      try {
+        await eventually(async () => {
+          try {
+            await createDatabase(client, ns, name, spec());
+            return true;
+          } catch {
+            return false; // The CRD change is still propagating.
+          }
+        }, "the looser CRD accepts a 58-character name");
+      } finally {
+        await plane.installCRDs();
+      }
+      await waitPhase(client, ns, name, "Failed");
+      const ready = (await getDatabase(client, ns, name)).status?.conditions?.find((c) =>
+        c.type === "Ready"
+      );
+      assert.equal(ready?.reason, "InvalidSpec");
+      assert.match(ready?.message ?? "", /metadata\.name must be at most 52 characters/);
+      assert.equal(await exists(plane, "sts", ns, name), false);
+    },
+  );
+
   await t.step("growing storage resizes PVCs where the StorageClass allows it", async () => {
     await client.request("POST", "/apis/storage.k8s.io/v1/storageclasses", {
       body: {

@@ -163,22 +163,15 @@ export class DatabaseReconciler {
 
   /** Makes or updates the Service; returns a message instead when the name is taken. */
   async #ensureService(db: Database): Promise<string | undefined> {
-    const desired = desiredService(db);
-    const live = await this.#live(CORE.services, this.#o.services, desired, projectService);
+    const live = await this.#live(CORE.services, this.#o.services, db, projectService);
     if (live && !controlledBy(live, db)) return foreignObjectMessage("Service", live, db);
-    await this.#ensure(db, CORE.services, live, desired);
+    await this.#ensure(db, CORE.services, live, desiredService(db));
     return undefined;
   }
 
   async #ensureStatefulSet(db: Database, spec: DatabaseSpec): Promise<Deployed> {
-    const fresh = desiredStatefulSet(db, spec);
     // A cache miss is read from the API before anything immutable is rebuilt from the spec.
-    const live = await this.#live(
-      CORE.statefulSets,
-      this.#o.statefulSets,
-      fresh,
-      projectStatefulSet,
-    );
+    const live = await this.#live(CORE.statefulSets, this.#o.statefulSets, db, projectStatefulSet);
     if (live && !controlledBy(live, db)) {
       return {
         kind: "deployed",
@@ -226,16 +219,16 @@ export class DatabaseReconciler {
   }
 
   /**
-   * The cached object named like `desired`; on a cache miss, the object as the API has it
+   * The cached object named like the Database; on a cache miss, the object as the API has it
    * (projected like the cache), or undefined when there is none.
    */
   async #live<T extends KubeObject>(
     type: ResourceType,
     informer: Informer<T>,
-    desired: T,
+    db: Database,
     project: (object: T) => T,
   ): Promise<T | undefined> {
-    const { namespace, name } = desired.metadata;
+    const { namespace, name } = db.metadata;
     const cached = informer.store.get(`${namespace}/${name}`);
     if (cached) return cached;
     try {

@@ -288,6 +288,38 @@ Deno.test("Database reconciler edge cases in a cluster", async (t) => {
     assert.equal(db.status?.conditions?.find((c) => c.type === "Ready")?.status, "False");
   });
 
+  await t.step("a StatefulSet someone else made is neither adopted nor rebuilt", async () => {
+    const theirs = await client.request<KubeObject>(
+      "POST",
+      `/apis/apps/v1/namespaces/${ns}/statefulsets`,
+      {
+        body: {
+          metadata: { name: "handmade" },
+          spec: {
+            replicas: 0,
+            serviceName: "handmade",
+            selector: { matchLabels: { app: "handmade" } },
+            template: {
+              metadata: { labels: { app: "handmade" } },
+              spec: { containers: [{ name: "main", image: "postgres:17" }] },
+            },
+          },
+        },
+      },
+    );
+    await createDatabase(client, ns, "handmade", spec());
+    await waitDegraded(client, ns, "handmade", "ResourceExists", /StatefulSet handmade/);
+    // Its controller may write its status; its spec and owners stay as they were.
+    const after = await getStatefulSet(client, ns, "handmade");
+    assert.equal(after.metadata.generation, theirs.metadata.generation);
+    assert.equal(after.metadata.ownerReferences, undefined);
+    assert.deepEqual(after.metadata.labels ?? {}, {});
+    assert.deepEqual(
+      operator.objectWrites.filter((w) => w.includes("/statefulsets/handmade")),
+      [],
+    );
+  });
+
   await t.step("the course's finalizer is removed without waiting for a deletion", async () => {
     await client.request("POST", collectionPath(DATABASE_RESOURCE, ns), {
       body: {

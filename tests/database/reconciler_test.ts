@@ -170,7 +170,9 @@ Deno.test("Database reconciler in a cluster with real controllers", async (t) =>
       // What others added survives our apply.
       assert.ok(containerOf(sts).env.some((e) => e.name === "INJECTED"));
       assert.equal(sts.metadata.ownerReferences?.length, 2);
+      // Both owners go, so garbage collection removes what they shared.
       await client.request("DELETE", objectPath(DATABASE_RESOURCE, ns, "extended"));
+      await client.request("DELETE", `/api/v1/namespaces/${ns}/configmaps/another-owner`);
     });
 
     await t.step("the password survives an operator restart and a spec edit", async () => {

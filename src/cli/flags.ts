@@ -64,7 +64,7 @@ Connection:
   --context NAME                     kubeconfig context (default: current-context)
   --namespace NAME                   watch only this namespace (default: all namespaces)
   --kube-api-qps N                   client-side limit of API requests per second; <= 0 is off (default 50)
-  --kube-api-burst N                 burst above --kube-api-qps (default 100)
+  --kube-api-burst N                 burst above --kube-api-qps, a whole number >= 1 (default 100)
 
 Reconciling:
   --max-concurrent-reconciles N      Database reconciles run in parallel (default 2)
@@ -182,9 +182,15 @@ export function parseFlags(argv: string[]): Flags {
   if (!Number.isInteger(workers)) {
     throw new UsageError(`--max-concurrent-reconciles must be a whole number, got ${workers}`);
   }
+  // client-go silently reads a burst of 0 as its default of 10; refusing it is clearer than
+  // that, and than a limiter that can never grant a request.
+  const burst = num("kube-api-burst", 100, 1);
+  if (!Number.isInteger(burst)) {
+    throw new UsageError(`--kube-api-burst must be a whole number, got ${burst}`);
+  }
   const flags: Flags = {
     kubeApiQps: num("kube-api-qps", 50),
-    kubeApiBurst: num("kube-api-burst", 100, 0),
+    kubeApiBurst: burst,
     maxConcurrentReconciles: workers,
     gracefulShutdownMs: num("graceful-shutdown-timeout", 30, 0) * 1000,
     metricsBindAddress: str("metrics-bind-address") ?? ":8443",

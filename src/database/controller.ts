@@ -32,6 +32,8 @@ export interface DatabaseControllerOptions {
   instance: string;
   /** Registry for the `database_*` metrics (see `metrics.ts`); none are kept without it. */
   metrics?: client.Registry;
+  /** How soon a Degraded Database is looked at again. @default 30_000 */
+  degradedRetryMs?: number;
 }
 
 /** Adds the Database controller and the informers it needs to `manager`. */
@@ -77,6 +79,7 @@ export function setupDatabaseController(
       logger: manager.logger,
     }),
     logger: manager.logger.child({ controller: "database" }),
+    ...(options.degradedRetryMs !== undefined ? { degradedRetryMs: options.degradedRetryMs } : {}),
   });
   return manager.controller<Database>({
     name: "database",

@@ -26,6 +26,7 @@ export {
   type ResourceRequirements,
   VERSION,
 } from "./types.ts";
+export { checkDatabaseName, MAX_NAME_LENGTH, NAME_PATTERN } from "./database_name.ts";
 export {
   databaseSpecSchema,
   DEFAULT_IMAGE,
@@ -35,9 +36,13 @@ export {
   IMAGE_PATTERN,
   LARGE_STORAGE_SIZE,
   MAX_REPLICAS_WITHOUT_LARGE_STORAGE,
+  MAX_RESOURCE_ENTRIES,
+  MIN_STORAGE_SIZE,
   parseDatabaseSpec,
   type ParseDatabaseSpecResult,
+  RESERVED_DATABASE_NAMES,
   RESERVED_USERNAMES,
+  RESOURCE_NAMES,
   RESOURCE_QUANTITY_PATTERN,
   RULE_MESSAGES,
   SIZE_PATTERN,

@@ -120,3 +120,27 @@ export function compareQuantities(a: string, b: string): number {
   const y = parseQuantity(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
+/**
+ * Whether two values from an object mean the same quantity: spellings of one value (`1Gi` and
+ * `1024Mi`), or an integer and its text (`cpu: 2` in a spec, `"2"` from the server): the
+ * scalar equality the reconciler's cache comparison uses.
+ *
+ * @param desired A value the operator would set.
+ * @param live The value the server holds.
+ * @returns `true` only when both are quantities of equal value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(sameQuantity(2, "2"), true);
+ * assert.equal(sameQuantity("1Gi", "1024Mi"), true);
+ * assert.equal(sameQuantity("postgres", "postgres"), false);
+ * ```
+ */
+export function sameQuantity(desired: unknown, live: unknown): boolean {
+  const text = (v: unknown) => (typeof v === "number" && Number.isInteger(v) ? String(v) : v);
+  const [d, l] = [text(desired), text(live)];
+  return isQuantity(d) && isQuantity(l) && compareQuantities(d, l) === 0;
+}

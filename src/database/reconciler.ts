@@ -1,25 +1,35 @@
 /**
  * Turns one Database into its Secret, Service and StatefulSet, and reports its status.
  *
- * Reads come from the informer caches only; a write is sent only when the cache shows a
- * difference, so reconciling a converged Database sends no request at all. Objects are written
- * with server-side apply under one field manager, which also reverts conflicting hand edits.
- * The Secret is the exception: it is created with a plain create, so a password already in the
- * cluster (but not yet in the cache) is never overwritten.
+ * Reads come from the informer caches (an owned object missing from its cache is read from the
+ * API, so nothing immutable is rebuilt and nobody else's object is taken over); a write is sent
+ * only when the cache shows a difference, so reconciling a converged Database sends no request
+ * at all. Objects are written with server-side apply under one field manager, which also
+ * reverts conflicting hand edits and removes what the spec no longer asks for. The Secret is
+ * the exception: it is created with a plain create, so a password already in the cluster (but
+ * not yet in the cache) is never overwritten. Only objects the Database controls are changed.
+ *
+ * Outcomes: an invalid name or spec, or an object the API server refuses (400/422), is phase
+ * Failed and not retried until the Database changes; other API errors are retried with
+ * backoff; a Degraded Database (an object with our name owned by someone else, volumes that
+ * cannot grow) is looked at again after `degradedRetryMs`.
  *
  * @module
  */
-import { apply, isSubset } from "../runtime/apply.ts";
+import { apply, isSubset, withAppliedHash } from "../runtime/apply.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { Informer } from "../runtime/informer.ts";
 import { ApiError, type KubeClient } from "../runtime/kube_client.ts";
 import type { Logger } from "../runtime/logger.ts";
-import type { Request } from "../runtime/reconcile.ts";
-import { CORE, type KubeObject, objectPath } from "../runtime/resource.ts";
+import { type Request, type Result, TerminalError } from "../runtime/reconcile.ts";
+import { CORE, type KubeObject, objectPath, type ResourceType } from "../runtime/resource.ts";
+import { projectService, projectStatefulSet } from "./cache_projections.ts";
 import { FIELD_MANAGER } from "./labels.ts";
 import { credentialsVersion } from "./credentials.ts";
+import { checkDatabaseName } from "./database_name.ts";
+import { controlledBy, foreignObjectMessage } from "./ownership.ts";
 import { DATABASE_POD_INDEX, type Pod, podProblem, streamingStandbys } from "./pod_health.ts";
-import { compareQuantities, isQuantity } from "./quantity.ts";
+import { compareQuantities, isQuantity, sameQuantity } from "./quantity.ts";
 import {
   desiredSecret,
   generatePassword,
@@ -40,8 +50,8 @@ import {
 import { parseDatabaseSpec } from "./spec.ts";
 import { desiredStatefulSet, type StatefulSet, volumeClaimTemplate } from "./statefulset.ts";
 import { desiredStatus, type Observation, statusChanged } from "./status.ts";
-import { growVolumes, STORAGE_SIZE_ANNOTATION } from "./storage.ts";
-import { type Database, DATABASE_RESOURCE, type DatabaseSpec, FINALIZER } from "./types.ts";
+import { createMissingClaims, growVolumes, STORAGE_SIZE_ANNOTATION } from "./storage.ts";
+import { type Database, DATABASE_RESOURCE, type DatabaseSpec, FINALIZER, GROUP } from "./types.ts";
 
 /** What the reconciler reads and writes through. */
 export interface DatabaseReconcilerOptions {
@@ -56,12 +66,19 @@ export interface DatabaseReconcilerOptions {
   logger: Logger;
   /** Source of condition timestamps. @default () => new Date() */
   now?: () => Date;
+  /**
+   * How soon a Degraded Database is looked at again when no event would bring it back (a
+   * StorageClass that now allows expansion, a foreign object deleted).
+   * @default 30_000
+   */
+  degradedRetryMs?: number;
 }
 
-/** Quantities that differ in spelling but not in value (`1Gi`, `1024Mi`) are equal. */
-function sameQuantity(desired: unknown, live: unknown): boolean {
-  return isQuantity(desired) && isQuantity(live) && compareQuantities(desired, live) === 0;
-}
+/** What a reconcile that got past validation observed. */
+type Deployed = Extract<Observation, { kind: "deployed" }>;
+
+/** Annotation on owned objects: hash of what the operator last applied (see `apply.ts`). */
+export const APPLIED_HASH_ANNOTATION = `${GROUP}/applied-hash`;
 
 /** The Database reconciler; `reconcile` is handed to a controller. */
 export class DatabaseReconciler {
@@ -72,44 +89,85 @@ export class DatabaseReconciler {
   }
 
   /** Brings one Database's objects and status in line with its spec. */
-  reconcile = async ({ key, logger }: Request): Promise<void> => {
+  reconcile = async ({ key, logger }: Request): Promise<Result | void> => {
     const log = logger ?? this.#o.logger;
     const db = this.#o.databases.store.get(key);
     if (!db) return; // Deleted: garbage collection removes what it owned.
-    if (db.metadata.deletionTimestamp) return await this.#releaseFinalizer(db);
+    // The course's finalizer would block a later deletion; drop it whenever it is seen.
+    await this.#releaseFinalizer(db);
+    if (db.metadata.deletionTimestamp) return;
+    // A name or spec the CRD should have refused (an older CRD): Failed, not retried.
+    const nameProblem = checkDatabaseName(db.metadata.name!);
+    if (nameProblem) return await this.#refuseSpec(db, nameProblem);
     const parsed = parseDatabaseSpec(db.spec);
-    if (!parsed.ok) {
-      // Retrying cannot help; the next spec change brings the Database back.
-      await this.#writeStatus(db, { kind: "invalid", message: parsed.message });
-      this.#o.events.record(db, "Warning", "InvalidSpec", "Validate", parsed.message);
-      return;
-    }
+    if (!parsed.ok) return await this.#refuseSpec(db, parsed.message);
     try {
       // Independent of each other; the StatefulSet comes after, as its pods read the Secret.
-      const [password] = await Promise.all([
+      const [secret, serviceTaken] = await Promise.all([
         this.#ensureSecret(db, parsed.spec, log),
         this.#ensureServices(db, parsed.spec, log),
       ]);
-      const credentials = credentialsVersion(parsed.spec.username, password);
-      const observation = await this.#ensureStatefulSet(db, parsed.spec, credentials, log);
+      const secretTaken = "conflict" in secret ? secret.conflict : undefined;
+      const deployed: Deployed = "conflict" in secret
+        ? { kind: "deployed", replicas: parsed.spec.replicas } // Its pods would read that Secret.
+        : await this.#ensureStatefulSet(
+          db,
+          parsed.spec,
+          credentialsVersion(parsed.spec.username, secret.password),
+          log,
+        );
+      const conflicts = [secretTaken, serviceTaken, deployed.conflict].filter((m) => m);
+      if (conflicts.length > 0) {
+        deployed.conflict = conflicts.join("; ");
+        this.#o.events.record(db, "Warning", "ResourceExists", "Reconcile", deployed.conflict);
+      }
       const wasReady = db.status?.ready === true;
-      const status = await this.#writeStatus(db, observation);
+      const status = await this.#writeStatus(db, deployed);
       if (status.ready && !wasReady) {
         this.#o.events.record(db, "Normal", "Ready", "Reconcile", "All replicas are ready");
       }
+      // No cache event follows when a foreign object goes or a StorageClass is fixed.
+      if (deployed.conflict || deployed.storageProblem) {
+        return { requeueAfterMs: this.#o.degradedRetryMs ?? 30_000 };
+      }
     } catch (error) {
-      if (error instanceof ApiError) {
-        const reason = error.code === 422 || error.code === 400 ? "Rejected" : "ApiError";
-        await this.#writeStatus(db, { kind: "error", reason, message: error.message })
+      if (error instanceof ApiError && (error.code === 400 || error.code === 422)) {
+        // The server refuses what this spec makes (a rule the CRD does not know): the same
+        // request fails the same way until the spec changes, so Failed, and no retry loop.
+        await this.#writeStatus(db, { kind: "invalid", reason: "Rejected", message: error.message })
           .catch(() => {});
-        this.#o.events.record(db, "Warning", reason, "Reconcile", error.message);
+        this.#o.events.record(db, "Warning", "Rejected", "Reconcile", error.message);
+        throw new TerminalError(`The API server refused an object: ${error.message}`, {
+          cause: error,
+        });
+      }
+      if (error instanceof ApiError) {
+        await this.#writeStatus(db, {
+          kind: "error",
+          reason: "ApiError",
+          message: error.message,
+        }).catch(() => {});
+        this.#o.events.record(db, "Warning", "ApiError", "Reconcile", error.message);
       }
       throw error;
     }
   };
 
-  /** Makes sure the Secret exists and is complete; returns the password it holds. */
-  async #ensureSecret(db: Database, spec: DatabaseSpec, log: Logger): Promise<string> {
+  /** Phase Failed for a spec or name the CRD should have refused (an older CRD, say). */
+  async #refuseSpec(db: Database, message: string): Promise<void> {
+    await this.#writeStatus(db, { kind: "invalid", reason: "InvalidSpec", message });
+    this.#o.events.record(db, "Warning", "InvalidSpec", "Validate", message);
+  }
+
+  /**
+   * Makes or updates the Secret; returns the password it holds, or a message instead when the
+   * name is taken.
+   */
+  async #ensureSecret(
+    db: Database,
+    spec: DatabaseSpec,
+    log: Logger,
+  ): Promise<{ password: string } | { conflict: string }> {
     const ns = db.metadata.namespace!;
     let live = this.#o.secrets.store.get(`${ns}/${secretName(db)}`);
     if (!live) {
@@ -121,7 +179,7 @@ export class DatabaseReconciler {
           query: { fieldManager: FIELD_MANAGER },
         });
         this.#created(db, "Secret", secretName(db), log);
-        return password;
+        return { password };
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 409)) throw error;
         // Created before our cache saw it: read it, never replace its password.
@@ -131,33 +189,43 @@ export class DatabaseReconciler {
         );
       }
     }
+    // Another tool's Secret (or an older Database's): never adopted, never overwritten.
+    if (!controlledBy(live, db)) return { conflict: foreignObjectMessage("Secret", live, db) };
     const password = passwordOf(live) ?? generatePassword();
     // Made when standbys are first asked for, then kept (a later scale-up reuses it).
     const replication = passwordOf(live, REPLICATION_PASSWORD_KEY) ??
       (spec.replicas > 1 ? generatePassword() : undefined);
     const desired = desiredSecret(db, spec, password, replication);
     if (!isSubset(desired, live)) await this.#apply(CORE.secrets, desired);
-    return password;
+    return { password };
   }
 
   /**
    * The read-write Service, the governing headless one and, with standbys, the read-only one
-   * (removed again when replicas go back to 1).
+   * (removed again when replicas go back to 1); returns a message when a name is taken.
    */
-  async #ensureServices(db: Database, spec: DatabaseSpec, log: Logger): Promise<void> {
-    const services = this.#o.services;
-    await Promise.all([
-      this.#ensure(db, CORE.services, services, desiredService(db), log),
-      this.#ensure(db, CORE.services, services, desiredPodsService(db), log),
-      spec.replicas > 1
-        ? this.#ensure(db, CORE.services, services, desiredReadOnlyService(db), log)
-        : this.#removeReadOnlyService(db, log),
-    ]);
+  async #ensureServices(
+    db: Database,
+    spec: DatabaseSpec,
+    log: Logger,
+  ): Promise<string | undefined> {
+    const wanted = [desiredService(db), desiredPodsService(db)];
+    if (spec.replicas > 1) wanted.push(desiredReadOnlyService(db));
+    else await this.#removeReadOnlyService(db, log);
+    const taken = await Promise.all(wanted.map(async (desired) => {
+      const name = desired.metadata.name!;
+      const live = await this.#live(CORE.services, this.#o.services, db, projectService, name);
+      if (live && !controlledBy(live, db)) return foreignObjectMessage("Service", live, db);
+      await this.#ensure(db, CORE.services, live, desired, log);
+      return undefined;
+    }));
+    return taken.filter((m) => m).join("; ") || undefined;
   }
 
   async #removeReadOnlyService(db: Database, log: Logger): Promise<void> {
     const ns = db.metadata.namespace!;
-    if (!this.#o.services.store.get(`${ns}/${readOnlyServiceName(db)}`)) return;
+    const live = this.#o.services.store.get(`${ns}/${readOnlyServiceName(db)}`);
+    if (!live || !controlledBy(live, db)) return;
     await this.#o.client.request("DELETE", objectPath(CORE.services, ns, readOnlyServiceName(db)))
       .catch((error) => {
         if (!(error instanceof ApiError && error.code === 404)) throw error;
@@ -192,9 +260,16 @@ export class DatabaseReconciler {
     spec: DatabaseSpec,
     credentials: string,
     log: Logger,
-  ): Promise<Observation> {
-    const key = `${db.metadata.namespace}/${db.metadata.name}`;
-    const live = this.#o.statefulSets.store.get(key);
+  ): Promise<Deployed> {
+    // A cache miss is read from the API before anything immutable is rebuilt from the spec.
+    const live = await this.#live(CORE.statefulSets, this.#o.statefulSets, db, projectStatefulSet);
+    if (live && !controlledBy(live, db)) {
+      return {
+        kind: "deployed",
+        replicas: spec.replicas,
+        conflict: foreignObjectMessage("StatefulSet", live, db),
+      };
+    }
     if (live && live.spec?.serviceName !== podsServiceName(db)) {
       // Made by an earlier version, governed by the read-write Service: serviceName cannot
       // change, so the StatefulSet is recreated, its pods and volumes kept (orphaned, then
@@ -202,9 +277,7 @@ export class DatabaseReconciler {
       await this.#o.client.request(
         "DELETE",
         objectPath(CORE.statefulSets, db.metadata.namespace, db.metadata.name!),
-        {
-          query: { propagationPolicy: "Orphan" },
-        },
+        { query: { propagationPolicy: "Orphan" } },
       );
       log.info("Recreating the StatefulSet for its governing Service", {
         database: db.metadata.name,
@@ -215,19 +288,34 @@ export class DatabaseReconciler {
     const template = live?.spec?.volumeClaimTemplates?.[0] ?? volumeClaimTemplate(db, spec);
     const desired = desiredStatefulSet(db, spec, template, credentials);
     let storageProblem: string | undefined;
-    const appliedSize = live?.metadata.annotations?.[STORAGE_SIZE_ANNOTATION] ??
-      template.spec.resources.requests.storage;
-    if (live && !sameQuantity(spec.storage.size, appliedSize)) {
-      if (compareQuantities(spec.storage.size, appliedSize) > 0) {
-        storageProblem = await growVolumes(this.#o.client, db, spec.storage.size, FIELD_MANAGER);
-      }
-      if (!storageProblem) {
-        desired.metadata.annotations = { [STORAGE_SIZE_ANNOTATION]: spec.storage.size };
-      }
-    } else if (live?.metadata.annotations?.[STORAGE_SIZE_ANNOTATION]) {
-      desired.metadata.annotations = { [STORAGE_SIZE_ANNOTATION]: appliedSize };
+    const templateSize = template.spec.resources.requests.storage;
+    // A hand-edited annotation that is not a quantity is ignored (and set right below).
+    const annotated = live?.metadata.annotations?.[STORAGE_SIZE_ANNOTATION];
+    const appliedSize = isQuantity(annotated) ? annotated : templateSize;
+    if (live && compareQuantities(spec.storage.size, appliedSize) > 0) {
+      storageProblem = await growVolumes(this.#o.client, db, spec.storage.size, FIELD_MANAGER);
     }
-    const current = await this.#ensure(db, CORE.statefulSets, this.#o.statefulSets, desired, log);
+    const grown = live && !storageProblem ? spec.storage.size : appliedSize;
+    if (live && (annotated !== undefined || !sameQuantity(grown, templateSize))) {
+      desired.metadata.annotations = { [STORAGE_SIZE_ANNOTATION]: grown };
+    }
+    if (
+      live && compareQuantities(spec.storage.size, templateSize) > 0 &&
+      spec.replicas > (live.spec?.replicas ?? 0)
+    ) {
+      // The template would make the new ordinals' claims at the size first asked for.
+      const created = await createMissingClaims(
+        this.#o.client,
+        db,
+        template,
+        spec.storage.size,
+        spec.replicas,
+        FIELD_MANAGER,
+      );
+      for (const claim of created) this.#created(db, "PersistentVolumeClaim", claim, log);
+    }
+    const current = await this.#ensure(db, CORE.statefulSets, live, desired, log);
+    const key = `${db.metadata.namespace}/${db.metadata.name}`;
     const pods = this.#o.pods.store.list({ index: DATABASE_POD_INDEX, value: key });
     if (spec.replicas > 1) await this.#labelRoles(db, pods);
     const problem = podProblem(pods);
@@ -241,19 +329,53 @@ export class DatabaseReconciler {
     };
   }
 
-  /** Applies `desired` unless the cached object already has it; returns the newest object. */
+  /**
+   * The cached object named `name` (the Database's name by default); on a cache miss, the
+   * object as the API has it (projected like the cache), or undefined when there is none.
+   */
+  async #live<T extends KubeObject>(
+    type: ResourceType,
+    informer: Informer<T>,
+    db: Database,
+    project: (object: T) => T,
+    name = db.metadata.name!,
+  ): Promise<T | undefined> {
+    const { namespace } = db.metadata;
+    const cached = informer.store.get(`${namespace}/${name}`);
+    if (cached) return cached;
+    try {
+      return project(await this.#o.client.request<T>("GET", objectPath(type, namespace, name)));
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Applies `desired` unless `live` already has it and was applied from the same desired
+   * object (see `APPLIED_HASH_ANNOTATION`); returns the newest object.
+   */
   async #ensure<T extends KubeObject>(
     db: Database,
-    type: typeof CORE[keyof typeof CORE],
-    informer: Informer<T>,
+    type: ResourceType,
+    live: T | undefined,
     desired: T,
     log: Logger,
   ): Promise<T> {
-    const live = informer.store.get(`${desired.metadata.namespace}/${desired.metadata.name}`);
-    if (live && isSubset(desired, live, sameQuantity)) return live;
-    const result = await this.#apply(type, desired);
+    const { object, hash } = await withAppliedHash(desired, APPLIED_HASH_ANNOTATION);
+    if (
+      live && live.metadata.annotations?.[APPLIED_HASH_ANNOTATION] === hash &&
+      isSubset(object, live, sameQuantity)
+    ) {
+      return live;
+    }
+    const result = await this.#apply(type, object);
     if (live) {
-      log.info("Updated", { kind: type.kind, object: desired.metadata.name });
+      log.info("Updated", {
+        kind: type.kind,
+        name: desired.metadata.name,
+        database: db.metadata.name,
+      });
       this.#o.events.record(
         db,
         "Normal",
@@ -267,12 +389,12 @@ export class DatabaseReconciler {
     return result;
   }
 
-  #apply<T extends KubeObject>(type: typeof CORE[keyof typeof CORE], desired: T): Promise<T> {
+  #apply<T extends KubeObject>(type: ResourceType, desired: T): Promise<T> {
     return apply(this.#o.client, type, desired, { fieldManager: FIELD_MANAGER });
   }
 
   #created(db: Database, kind: string, name: string, log: Logger): void {
-    log.info("Created", { kind, object: name });
+    log.info("Created", { kind, name, database: db.metadata.name });
     this.#o.events.record(db, "Normal", "Created", "Create", `Created ${kind} ${name}`);
   }
 
@@ -291,7 +413,10 @@ export class DatabaseReconciler {
     return status;
   }
 
-  /** Older versions of the course's operator added a finalizer; nothing needs it now. */
+  /**
+   * Older versions of the course's operator added a finalizer; nothing needs it now. Removed on
+   * any reconcile, so a Database adopted from the course's operator never waits on it.
+   */
   async #releaseFinalizer(db: Database): Promise<void> {
     const finalizers = db.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return;

@@ -22,9 +22,12 @@ export function secretName(db: Database): string {
   return `${db.metadata.name}-credentials`;
 }
 
-/** `<name>.<namespace>.svc.cluster.local`. */
+/**
+ * `<name>.<namespace>.svc`: resolvable from any pod through its search path and independent of
+ * the cluster's DNS domain, which is `cluster.local` only by default.
+ */
 export function serviceHost(db: Database): string {
-  return `${db.metadata.name}.${db.metadata.namespace}.svc.cluster.local`;
+  return `${db.metadata.name}.${db.metadata.namespace}.svc`;
 }
 
 /** 32 URL-safe characters from a cryptographic random source (192 bits). */

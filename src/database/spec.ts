@@ -3,15 +3,17 @@
  * defaults and rejects the same objects as the API server, naming the field the same way.
  *
  * The CRD YAML is the source of truth. This mirror covers its single-object rules only;
- * transition rules (`databaseName` is immutable, `storage.size` never shrinks) exist only in
- * CEL. `tests/database/` proves both accept and reject the same corpus, and that the patterns
+ * transition rules (`databaseName`, `username` and `storage.storageClass` are immutable,
+ * `storage.size` never shrinks) exist only in CEL. The rules on `metadata.name` are mirrored in
+ * `database_name.ts`. `tests/database/` proves both accept and reject the same corpus, and that the patterns
  * and CEL messages below are the CRD's, character for character.
  *
  * @module
  */
 
 import { z } from "zod";
-import { isQuantity, parseQuantity } from "./quantity.ts";
+import { NAME_MESSAGES } from "./database_name.ts";
+import { compareQuantities, isQuantity, parseQuantity } from "./quantity.ts";
 import { type DatabaseSpec, ENVIRONMENTS } from "./types.ts";
 
 /** Default of `spec.image`. */
@@ -47,6 +49,14 @@ export const SIZE_PATTERN =
 /** A DNS subdomain (RFC 1123), for `spec.storage.storageClass`. */
 export const DNS_SUBDOMAIN_PATTERN =
   "^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+/** Least `spec.storage.size`: an initialised PostgreSQL data directory takes about 40 MB. */
+export const MIN_STORAGE_SIZE = "64Mi";
+/** Databases PostgreSQL creates for itself, which `spec.databaseName` may not name. */
+export const RESERVED_DATABASE_NAMES = ["postgres", "template0", "template1"] as const;
+/** Resource names `spec.resources` may use, besides any `hugepages-<page size>`. */
+export const RESOURCE_NAMES = ["cpu", "memory", "ephemeral-storage"] as const;
+/** Most entries in `spec.resources.limits` or `.requests` (bounds the CEL rules' cost). */
+export const MAX_RESOURCE_ENTRIES = 8;
 /** The quantity pattern controller-gen emits for core `ResourceRequirements` values. */
 export const RESOURCE_QUANTITY_PATTERN = String
   .raw`^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$`;
@@ -57,12 +67,28 @@ export const RULE_MESSAGES = {
   reservedUsername: "spec.username must not be a reserved role name (pg_*, postgres, public, " +
     "none, current_user, session_user, current_role)",
   sizeIsQuantity: "spec.storage.size must be a Kubernetes quantity such as 10Gi",
-  sizePositive: "spec.storage.size must be greater than zero",
+  sizeMinimum: "spec.storage.size must be at least 64Mi: an initialised PostgreSQL data " +
+    "directory takes about 40 MB",
   sizeForReplicas: "spec.storage.size must be at least 50Gi when spec.replicas is greater than 5",
+  databaseNameReserved: "spec.databaseName must not be postgres, template0 or template1, the " +
+    "databases PostgreSQL creates for itself",
+  ...NAME_MESSAGES,
+  limitsNames: "spec.resources.limits may name only cpu, memory, ephemeral-storage and " +
+    "hugepages-<page size>",
+  limitsNonNegative: "spec.resources.limits must not be negative",
+  requestsNames: "spec.resources.requests may name only cpu, memory, ephemeral-storage and " +
+    "hugepages-<page size>",
+  requestsNonNegative: "spec.resources.requests must not be negative",
+  requestsWithinLimits: "spec.resources.requests must not exceed spec.resources.limits for the " +
+    "same resource",
   databaseNameImmutable: "spec.databaseName is immutable",
   imageMajorVersion: "spec.image cannot change PostgreSQL's major version: the data directory " +
     'needs pg_upgrade or a dump and restore first (see the README, "Upgrading PostgreSQL"); ' +
     "minor versions of the same major can change freely",
+  usernameImmutable: "spec.username is immutable: the role is created once, with the data " +
+    "directory",
+  storageClassImmutable: "spec.storage.storageClass is immutable: existing volumes keep the " +
+    "class they were made with",
   sizeNeverShrinks: "spec.storage.size may grow but never shrink",
 } as const;
 
@@ -77,13 +103,48 @@ const identifier = (field: string) =>
 
 const RESOURCE_QUANTITY_MESSAGE =
   "Must be a Kubernetes quantity such as 500m or 1Gi, or an integer";
-const resourceList = z.record(
-  z.string(),
-  z.union([
-    z.int(),
-    z.string().regex(new RegExp(RESOURCE_QUANTITY_PATTERN), RESOURCE_QUANTITY_MESSAGE),
-  ], { error: RESOURCE_QUANTITY_MESSAGE }),
-);
+const resourceList = (list: "limits" | "requests") =>
+  z.record(
+    z.string(),
+    z.union([
+      z.int(),
+      z.string().max(64, "Must be at most 64 characters")
+        .regex(new RegExp(RESOURCE_QUANTITY_PATTERN), RESOURCE_QUANTITY_MESSAGE),
+    ], { error: RESOURCE_QUANTITY_MESSAGE }),
+  )
+    .refine(
+      (map) => Object.keys(map).length <= MAX_RESOURCE_ENTRIES,
+      `spec.resources.${list} must have at most ${MAX_RESOURCE_ENTRIES} entries`,
+    )
+    .refine(
+      (map) => Object.keys(map).every(isResourceName),
+      RULE_MESSAGES[`${list}Names`],
+    )
+    .refine(
+      (map) =>
+        Object.values(map).every((v) => !isQuantity(String(v)) || parseQuantity(String(v)) >= 0),
+      RULE_MESSAGES[`${list}NonNegative`],
+    );
+
+function isResourceName(name: string): boolean {
+  return (RESOURCE_NAMES as readonly string[]).includes(name) || name.startsWith("hugepages-");
+}
+
+/** The CEL rule on `spec.resources`, with the same guards: every request at most its limit. */
+function requestsWithinLimits(resources: {
+  limits?: Record<string, number | string> | undefined;
+  requests?: Record<string, number | string> | undefined;
+}): boolean {
+  const { limits, requests } = resources;
+  if (!limits || !requests) return true;
+  return Object.entries(requests).every(([name, request]) => {
+    const limit = limits[name];
+    if (limit === undefined || !isQuantity(String(request)) || !isQuantity(String(limit))) {
+      return true;
+    }
+    return compareQuantities(String(request), String(limit)) <= 0;
+  });
+}
 
 const specObject = z.strictObject({
   image: z.string()
@@ -94,7 +155,10 @@ const specObject = z.strictObject({
     .min(1, "spec.replicas must be at least 1")
     .max(10, "spec.replicas must be at most 10")
     .default(DEFAULT_REPLICAS),
-  databaseName: identifier("spec.databaseName"),
+  databaseName: identifier("spec.databaseName").refine(
+    (name) => !(RESERVED_DATABASE_NAMES as readonly string[]).includes(name),
+    RULE_MESSAGES.databaseNameReserved,
+  ),
   username: identifier("spec.username").refine(
     (name) => !name.startsWith("pg_") && !(RESERVED_USERNAMES as readonly string[]).includes(name),
     RULE_MESSAGES.reservedUsername,
@@ -103,7 +167,10 @@ const specObject = z.strictObject({
     size: z.string()
       .max(64, "spec.storage.size must be at most 64 characters")
       .regex(new RegExp(SIZE_PATTERN), RULE_MESSAGES.sizeIsQuantity)
-      .refine((size) => !isQuantity(size) || parseQuantity(size) > 0, RULE_MESSAGES.sizePositive),
+      .refine(
+        (size) => !isQuantity(size) || compareQuantities(size, MIN_STORAGE_SIZE) >= 0,
+        RULE_MESSAGES.sizeMinimum,
+      ),
     storageClass: z.string()
       .max(253, "spec.storage.storageClass must be at most 253 characters")
       .regex(
@@ -112,7 +179,14 @@ const specObject = z.strictObject({
       )
       .optional(),
   }),
-  resources: z.strictObject({ limits: resourceList.optional(), requests: resourceList.optional() })
+  resources: z.strictObject({
+    limits: resourceList("limits").optional(),
+    requests: resourceList("requests").optional(),
+  })
+    .refine(requestsWithinLimits, {
+      path: ["requests"],
+      message: RULE_MESSAGES.requestsWithinLimits,
+    })
     .optional(),
   environment: z.enum(ENVIRONMENTS).optional(),
 }).superRefine((spec, ctx) => {

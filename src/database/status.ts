@@ -12,7 +12,12 @@ import type { Condition, Database, DatabasePhase, DatabaseStatus } from "./types
 
 /** What the reconciler learned, for the status. */
 export type Observation =
-  | { kind: "invalid"; message: string }
+  | {
+    kind: "invalid";
+    /** `InvalidSpec` (refused by the schema mirror) or `Rejected` (refused by the server). */
+    reason: string;
+    message: string;
+  }
   | { kind: "error"; reason: string; message: string }
   | {
     kind: "deployed";
@@ -24,6 +29,8 @@ export type Observation =
     podProblem?: PodProblem;
     /** With standbys: how many stream from the primary. */
     streamingReplicas?: number;
+    /** Set when an object with one of our names belongs to someone else. */
+    conflict?: string;
   };
 
 /** Whether the StatefulSet has caught up with its spec and all replicas are ready. */
@@ -70,9 +77,9 @@ export function desiredStatus(db: Database, seen: Observation, now: Date): Datab
       ready: false,
       readyReplicas: db.status?.readyReplicas ?? 0,
       conditions: [
-        condition("Ready", "False", "InvalidSpec", seen.message),
-        condition("Progressing", "False", "InvalidSpec", "Waiting for a valid spec"),
-        condition("Degraded", "True", "InvalidSpec", seen.message),
+        condition("Ready", "False", seen.reason, seen.message),
+        condition("Progressing", "False", seen.reason, "Waiting for a valid spec"),
+        condition("Degraded", "True", seen.reason, seen.message),
       ],
     };
   }
@@ -92,7 +99,9 @@ export function desiredStatus(db: Database, seen: Observation, now: Date): Datab
   }
   const readyReplicas = seen.statefulSet?.status?.readyReplicas ?? 0;
   const problem = seen.podProblem;
-  const ready = !problem && statefulSetReady(seen.statefulSet, seen.replicas);
+  // Clients reach the database through the Service and the Secret: not Ready while either
+  // name is someone else's, nor while a pod reports a problem.
+  const ready = !seen.conflict && !problem && statefulSetReady(seen.statefulSet, seen.replicas);
   const phase: DatabasePhase = ready ? "Ready" : "Creating";
   const progress = `${readyReplicas}/${seen.replicas} replicas ready`;
   const standbys = seen.replicas - 1;
@@ -112,7 +121,9 @@ export function desiredStatus(db: Database, seen: Observation, now: Date): Datab
       ready
         ? condition("Progressing", "False", "Reconciled", "The database matches its spec")
         : condition("Progressing", "True", "RollingOut", progress),
-      problem
+      seen.conflict
+        ? condition("Degraded", "True", "ResourceExists", seen.conflict)
+        : problem
         ? condition("Degraded", "True", problem.reason, problem.message)
         : seen.storageProblem
         ? condition("Degraded", "True", "StorageResizeUnsupported", seen.storageProblem)

@@ -1,8 +1,9 @@
 /**
  * Growing `spec.storage.size` after creation. A StatefulSet's volumeClaimTemplates are
  * immutable, so the existing PVCs are resized directly, where their StorageClass allows
- * expansion. The size last applied is kept in an annotation on the StatefulSet, so this slow
- * path (which reads PVCs and the StorageClass from the API) runs only when the size changes.
+ * expansion, and the claims of new ordinals are made at the new size before a scale-up. The size
+ * last applied is kept in an annotation on the StatefulSet, so these slow paths (which read PVCs
+ * and the StorageClass from the API) run only when the size or the replicas grow.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { ApiError, type KubeClient } from "../runtime/kube_client.ts";
 import { collectionPath, CORE, type KubeObject, objectPath } from "../runtime/resource.ts";
 import { selectorLabels } from "./labels.ts";
 import { compareQuantities } from "./quantity.ts";
+import type { VolumeClaimTemplate } from "./statefulset.ts";
 import type { Database } from "./types.ts";
 
 /** Annotation on the StatefulSet: the storage size its PVCs have been grown to. */
@@ -30,15 +32,10 @@ export async function growVolumes(
   size: string,
   fieldManager: string,
 ): Promise<string | undefined> {
-  const selector = Object.entries(selectorLabels(db)).map(([k, v]) => `${k}=${v}`).join(",");
-  const claims = await client.request<{ items: Claim[] }>(
-    "GET",
-    collectionPath(CORE.persistentVolumeClaims, db.metadata.namespace),
-    { query: { labelSelector: selector } },
-  );
+  const claims = await listClaims(client, db);
   const expandable = new Map<string, boolean>();
   const refused: string[] = [];
-  for (const claim of claims.items) {
+  for (const claim of claims) {
     const current = claim.spec.resources?.requests?.storage;
     if (current && compareQuantities(current, size) >= 0) continue;
     const className = claim.spec.storageClassName ?? "";
@@ -63,6 +60,66 @@ export async function growVolumes(
   return `Cannot grow ${
     refused.join(", ")
   } to ${size}: StorageClass does not allow volume expansion`;
+}
+
+/**
+ * Before a scale-up of a StatefulSet whose volumeClaimTemplate is smaller than `size` (because
+ * storage grew after creation), creates the claims of the new ordinals at `size`, so the
+ * StatefulSet controller finds them instead of making small ones from the template.
+ *
+ * @param template The StatefulSet's live (immutable) claim template.
+ * @param replicas Ordinals `0 … replicas - 1` get a claim if they have none.
+ * @returns The names of the claims created.
+ * @throws {ApiError} when the API cannot be read or written (retryable).
+ */
+export async function createMissingClaims(
+  client: KubeClient,
+  db: Database,
+  template: VolumeClaimTemplate,
+  size: string,
+  replicas: number,
+  fieldManager: string,
+): Promise<string[]> {
+  const claims = await listClaims(client, db);
+  const existing = new Set(claims.map((claim) => claim.metadata.name));
+  const created: string[] = [];
+  for (let ordinal = 0; ordinal < replicas; ordinal++) {
+    // The StatefulSet controller's naming: <template>-<statefulset>-<ordinal>.
+    const name = `${template.metadata.name}-${db.metadata.name}-${ordinal}`;
+    if (existing.has(name)) continue;
+    try {
+      await client.request(
+        "POST",
+        collectionPath(CORE.persistentVolumeClaims, db.metadata.namespace),
+        {
+          body: {
+            apiVersion: "v1",
+            kind: "PersistentVolumeClaim",
+            metadata: { name, labels: template.metadata.labels ?? selectorLabels(db) },
+            spec: {
+              ...template.spec,
+              resources: { requests: { storage: size } },
+            },
+          },
+          query: { fieldManager },
+        },
+      );
+      created.push(name);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 409)) throw error;
+    }
+  }
+  return created;
+}
+
+async function listClaims(client: KubeClient, db: Database): Promise<Claim[]> {
+  const selector = Object.entries(selectorLabels(db)).map(([k, v]) => `${k}=${v}`).join(",");
+  const claims = await client.request<{ items: Claim[] }>(
+    "GET",
+    collectionPath(CORE.persistentVolumeClaims, db.metadata.namespace),
+    { query: { labelSelector: selector } },
+  );
+  return claims.items;
 }
 
 async function allowsExpansion(client: KubeClient, name: string): Promise<boolean> {

@@ -57,9 +57,12 @@ export interface ResourceRequirements {
 
 /** The `spec.storage` shape. */
 export interface DatabaseStorage {
-  /** Volume size per instance, a quantity such as `"10Gi"`; it may grow but never shrink. */
+  /**
+   * Volume size per instance, a quantity such as `"10Gi"`, at least 64Mi; it may grow but never
+   * shrink.
+   */
   size: string;
-  /** StorageClass of the volumes; the cluster default when unset. */
+  /** StorageClass of the volumes; the cluster default when unset. Immutable. */
   storageClass?: string;
 }
 
@@ -69,13 +72,16 @@ export interface DatabaseSpec {
   image: string;
   /** Number of instances, 1 to 10. @default {1} */
   replicas: number;
-  /** Database to create, a PostgreSQL unquoted identifier; immutable. */
+  /**
+   * Database to create, a PostgreSQL unquoted identifier other than `postgres`, `template0` and
+   * `template1`; immutable.
+   */
   databaseName: string;
-  /** Role that owns the database, an unreserved PostgreSQL unquoted identifier. */
+  /** Role that owns the database, an unreserved PostgreSQL unquoted identifier; immutable. */
   username: string;
   /** Persistent storage for each instance. */
   storage: DatabaseStorage;
-  /** Compute resources of the PostgreSQL container. */
+  /** Compute resources of the PostgreSQL container: cpu, memory, ephemeral-storage, hugepages-*. */
   resources?: ResourceRequirements;
   /** Kind of environment this database serves. */
   environment?: DatabaseEnvironment;
@@ -104,7 +110,7 @@ export interface DatabaseStatus {
   readyReplicas?: number;
   /** With standbys: how many stream from the primary (ready standbys). */
   streamingReplicas?: number;
-  /** `<name>.<namespace>.svc.cluster.local:5432`. */
+  /** `<name>.<namespace>.svc:5432`. */
   endpoint?: string;
   /** Secret `<name>-credentials` with keys `username`, `password` and `database`. */
   secretName?: string;

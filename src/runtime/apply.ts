@@ -2,10 +2,15 @@
  * Minimal writes: decide from the cache whether an object already has every field the
  * operator wants, and only then skip the write; otherwise send a server-side apply.
  *
- * The comparison is a *semantic subset*: each field the operator sets must be present and equal
- * in the live object, while fields the server defaulted or others own are ignored. That is the
- * same view server-side apply takes of ownership, so skipping a write never hides a difference
- * an apply would have fixed.
+ * Two checks, one for each direction of drift:
+ * - A *semantic subset* ({@linkcode isSubset}) finds what others changed: each field the
+ *   operator sets must be present and equal in the live object, while fields the server
+ *   defaulted or others own are ignored. That is the same view server-side apply takes of
+ *   ownership, so skipping a write never hides a difference an apply would have fixed.
+ * - A hash of what was last applied, kept in an annotation ({@linkcode withAppliedHash}), finds
+ *   what the operator itself stopped setting: a field removed from the desired object is still
+ *   in the live one, which a subset check cannot see, but the hash changes, and the apply that
+ *   follows removes the field (server-side apply drops fields its manager no longer sets).
  *
  * @module
  */
@@ -16,21 +21,116 @@ import { type KubeObject, objectPath, type ResourceType } from "./resource.ts";
 export type ScalarEquality = (desired: unknown, live: unknown) => boolean;
 
 /**
- * True when every field of `desired` is in `live` with an equal value. Arrays must have the
- * same length and be element-wise subsets.
+ * Keys that identify the elements of a list the way server-side apply's list-map keys do, in
+ * the order they are tried: owner references by `uid`, containers, env, ports and volumes by
+ * `name`, volume mounts by `mountPath`.
+ */
+const LIST_KEYS = ["uid", "name", "mountPath"] as const;
+
+/**
+ * True when every field of `desired` is in `live` with an equal value.
+ *
+ * - Lists whose elements all carry one of the keys `uid`, `name`, `mountPath` are matched by
+ *   that key, in any order, and may have more elements in `live`: other managers extend them
+ *   (owner references, injected containers, env), and an apply would leave those alone.
+ * - Other lists are atomic: same length, element-wise subsets.
+ * - An empty object or list in `desired` matches an absent one, as the server drops empty
+ *   maps (`limits: {}`) instead of storing them.
+ *
+ * @param desired What the operator would apply.
+ * @param live The object as cached.
+ * @param equal Decides about scalars that differ, such as quantities spelt differently.
  */
 export function isSubset(desired: unknown, live: unknown, equal?: ScalarEquality): boolean {
   if (desired === live) return true;
+  if (live === undefined || live === null) return isEmpty(desired);
   if (Array.isArray(desired)) {
-    return Array.isArray(live) && desired.length === live.length &&
+    if (!Array.isArray(live)) return false;
+    const key = listKey(desired);
+    if (key) {
+      return desired.every((d) => {
+        const match = live.find((l) => isRecord(l) && l[key] === d[key]);
+        return match !== undefined && isSubset(d, match, equal);
+      });
+    }
+    return desired.length === live.length &&
       desired.every((d, i) => isSubset(d, live[i], equal));
   }
-  if (desired !== null && typeof desired === "object") {
-    if (live === null || typeof live !== "object" || Array.isArray(live)) return false;
-    const l = live as Record<string, unknown>;
-    return Object.entries(desired).every(([k, v]) => v === undefined || isSubset(v, l[k], equal));
+  if (isRecord(desired)) {
+    if (!isRecord(live)) return false;
+    return Object.entries(desired).every(([k, v]) =>
+      v === undefined || isSubset(v, live[k], equal)
+    );
   }
   return equal?.(desired, live) ?? false;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** True for an object or list with nothing but empty objects, lists or undefined inside. */
+function isEmpty(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return isRecord(value) && Object.values(value).every(isEmpty);
+}
+
+/** The key every element of `list` carries, if any; see {@linkcode LIST_KEYS}. */
+function listKey(list: unknown[]): (typeof LIST_KEYS)[number] | undefined {
+  if (list.length === 0 || !list.every(isRecord)) return undefined;
+  return LIST_KEYS.find((key) =>
+    list.every((item) => {
+      const value = (item as Record<string, unknown>)[key];
+      return typeof value === "string" || typeof value === "number";
+    })
+  );
+}
+
+/**
+ * A copy of `object` with `annotation` set to a hash of everything else in it, so a later
+ * desired object can be compared with what was applied, removals included.
+ *
+ * @param object The object to apply.
+ * @param annotation The annotation key that holds the hash.
+ * @returns The object to apply, and the hash it carries.
+ *
+ * @example Equal content, equal hash, whatever the key order
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const key = "example.com/applied-hash";
+ * const metadata: { name: string; annotations?: Record<string, string> } = { name: "x" };
+ * const a = await withAppliedHash({ metadata, spec: { a: 1, b: 2 } }, key);
+ * const b = await withAppliedHash({ spec: { b: 2, a: 1 }, metadata }, key);
+ * assert.equal(a.hash, b.hash);
+ * assert.equal(a.object.metadata.annotations?.[key], a.hash);
+ * ```
+ */
+export async function withAppliedHash<T extends KubeObject>(
+  object: T,
+  annotation: string,
+): Promise<{ object: T; hash: string }> {
+  const { [annotation]: _old, ...annotations } = object.metadata.annotations ?? {};
+  const bare = { ...object, metadata: { ...object.metadata, annotations } };
+  const bytes = new TextEncoder().encode(canonicalJson(bare));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const hash = [...digest.slice(0, 10)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return {
+    object: {
+      ...object,
+      metadata: { ...object.metadata, annotations: { ...annotations, [annotation]: hash } },
+    },
+    hash,
+  };
+}
+
+/** JSON with object keys sorted at every level, so equal content gives equal text. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v) => isRecord(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
+  );
 }
 
 /** Options for {@linkcode apply}. */

@@ -40,6 +40,8 @@ Deno.test("parseFlags() refuses bad input with one line naming the flag", () => 
       [["--bogus"], /bogus/],
       [["--kube-api-qps=fast"], /--kube-api-qps must be a number/],
       [["--max-concurrent-reconciles=0"], /--max-concurrent-reconciles/],
+      [["--kube-api-burst=0"], /--kube-api-burst must be a number >= 1, got "0"/],
+      [["--kube-api-burst=2.5"], /--kube-api-burst must be a whole number/],
       [["--max-concurrent-reconciles=1.5"], /whole number/],
       [["--metrics-secure=maybe"], /--metrics-secure must be true or false/],
       [["--zap-log-level=loud"], /--zap-log-level/],

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import {
   API_VERSION,
+  checkDatabaseName,
   DATABASE_RESOURCE,
   GROUP,
   KIND,
@@ -10,8 +11,15 @@ import {
 } from "../../src/database/mod.ts";
 import { ApiError, type KubeClient, type Query } from "../../src/runtime/kube_client.ts";
 import { collectionPath, type KubeObject, objectPath } from "../../src/runtime/resource.ts";
-import { ControlPlane } from "../../tools/testenv/mod.ts";
-import { allowedTransitions, invalidSpecs, transitionCases, validSpecs } from "./corpus.ts";
+import { ControlPlane, eventually } from "../../tools/testenv/mod.ts";
+import {
+  allowedTransitions,
+  invalidNames,
+  invalidSpecs,
+  transitionCases,
+  validNames,
+  validSpecs,
+} from "./corpus.ts";
 
 interface Database extends KubeObject {
   spec?: Record<string, unknown>;
@@ -188,24 +196,140 @@ Deno.test("the API server enforces the Database CRD: names, samples, defaults an
       },
     );
 
-    await t.step("renaming databaseName and shrinking storage are refused on update", async () => {
-      const ns = await createNamespace(client, "transitions");
-      for (const [i, { name, oldSpec, newSpec, field }] of transitionCases.entries()) {
-        const created = await create(client, ns, `refused-${i}`, oldSpec);
-        assert.ok(created.accepted, `${name}: ${JSON.stringify(created)}`);
-        const path = objectPath(DATABASE_RESOURCE, ns, `refused-${i}`);
-        const current = await client.request<Database>("GET", path);
-        const result = await verdict(client.request<Database>("PUT", path, {
-          query: { fieldValidation: "Strict" },
-          body: { ...current, spec: newSpec },
-        }));
-        assert.ok(!result.accepted, `${name}: update accepted`);
-        assert.equal(result.code, 422, result.message);
-        assert.ok(result.message.includes(field), `${name}: ${result.message}`);
-        assert.deepEqual(result.fields, [field], name);
-        assert.deepEqual((await client.request<Database>("GET", path)).spec, current.spec, name);
-      }
+    await t.step(
+      "names that cannot become a Service or get StatefulSet pods are refused, naming the limit",
+      async () => {
+        const ns = await createNamespace(client, "names");
+        const spec = { databaseName: "app", username: "app", storage: { size: "1Gi" } };
+        for (const { name, value } of invalidNames) {
+          const result = await create(client, ns, value, spec);
+          assert.ok(!result.accepted, `${name}: accepted`);
+          assert.equal(result.code, 422, `${name}: ${result.message}`);
+          assert.deepEqual(result.fields, ["metadata.name"], `${name}: ${result.message}`);
+          const expected = checkDatabaseName(value);
+          assert.ok(expected, `${name}: checkDatabaseName accepts it`);
+          assert.ok(result.message.includes(expected), `${name}: ${result.message}`);
+        }
+        for (const { name, value } of validNames) {
+          const result = await create(client, ns, value, spec, { dryRun: "All" });
+          assert.ok(result.accepted, `${name}: ${JSON.stringify(result)}`);
+          assert.equal(checkDatabaseName(value), undefined, name);
+        }
+        assert.deepEqual(await listNames(client, ns), []);
+      },
+    );
+
+    await t.step("generateName that would make the name too long is refused", async () => {
+      const ns = await createNamespace(client, "generated");
+      // The server appends 5 characters to generateName before validating the name.
+      const result = await verdict(
+        client.request<Database>("POST", collectionPath(DATABASE_RESOURCE, ns), {
+          body: {
+            apiVersion: API_VERSION,
+            kind: KIND,
+            metadata: { generateName: `db-${"x".repeat(45)}-` },
+            spec: { databaseName: "app", username: "app", storage: { size: "1Gi" } },
+          },
+        }),
+      );
+      assert.ok(!result.accepted, JSON.stringify(result));
+      assert.deepEqual(result.fields, ["metadata.name"]);
     });
+
+    await t.step(
+      "a Database admitted before the new rules can still get status, lose finalizers and be fixed",
+      async () => {
+        const ns = await createNamespace(client, "older");
+        const schema = "/spec/versions/0/schema/openAPIV3Schema";
+        // The previous CRD: no rules on the name, no 64Mi floor.
+        const loosened = await plane.kubectl([
+          "patch",
+          "crd",
+          CRD_NAME,
+          "--type=json",
+          "-p",
+          JSON.stringify([
+            { op: "remove", path: `${schema}/x-kubernetes-validations` },
+            {
+              op: "remove",
+              path:
+                `${schema}/properties/spec/properties/storage/properties/size/x-kubernetes-validations/1`,
+            },
+          ]),
+        ]);
+        assert.equal(loosened.code, 0, loosened.stderr);
+        const name = `db-${"x".repeat(55)}`;
+        const path = objectPath(DATABASE_RESOURCE, ns, name);
+        try {
+          await eventually(async () => {
+            const result = await verdict(
+              client.request<Database>("POST", collectionPath(DATABASE_RESOURCE, ns), {
+                body: {
+                  ...database(name, {
+                    databaseName: "app",
+                    username: "app",
+                    storage: { size: "10Mi" },
+                  }),
+                  metadata: { name, finalizers: ["database.example.com/finalizer"] },
+                },
+              }),
+            );
+            return result.accepted;
+          }, "the looser CRD accepts a 58-character name and 10Mi");
+        } finally {
+          await plane.installCRDs();
+        }
+        await eventually(
+          async () =>
+            !(await create(client, ns, `${name}-2`, {
+              databaseName: "app",
+              username: "app",
+              storage: { size: "1Gi" },
+            })).accepted,
+          "the current CRD refuses long names again",
+        );
+        const merge = { contentType: "application/merge-patch+json" };
+        await client.request("PATCH", `${path}/status`, {
+          body: { status: { phase: "Failed" } },
+          ...merge,
+        });
+        await client.request("PATCH", path, { body: { metadata: { finalizers: null } }, ...merge });
+        await client.request("PATCH", path, {
+          body: { spec: { storage: { size: "1Gi" } } },
+          ...merge,
+        });
+        const stored = await client.request<Database & { status?: { phase?: string } }>(
+          "GET",
+          path,
+        );
+        assert.equal(stored.status?.phase, "Failed");
+        assert.deepEqual(stored.metadata.finalizers ?? [], []);
+        assert.deepEqual(stored.spec?.storage, { size: "1Gi" });
+        await client.request("DELETE", path);
+      },
+    );
+
+    await t.step(
+      "changing databaseName, username or storageClass and shrinking storage are refused on update",
+      async () => {
+        const ns = await createNamespace(client, "transitions");
+        for (const [i, { name, oldSpec, newSpec, field }] of transitionCases.entries()) {
+          const created = await create(client, ns, `refused-${i}`, oldSpec);
+          assert.ok(created.accepted, `${name}: ${JSON.stringify(created)}`);
+          const path = objectPath(DATABASE_RESOURCE, ns, `refused-${i}`);
+          const current = await client.request<Database>("GET", path);
+          const result = await verdict(client.request<Database>("PUT", path, {
+            query: { fieldValidation: "Strict" },
+            body: { ...current, spec: newSpec },
+          }));
+          assert.ok(!result.accepted, `${name}: update accepted`);
+          assert.equal(result.code, 422, result.message);
+          assert.ok(result.message.includes(field), `${name}: ${result.message}`);
+          assert.deepEqual(result.fields, [field], name);
+          assert.deepEqual((await client.request<Database>("GET", path)).spec, current.spec, name);
+        }
+      },
+    );
 
     await t.step(
       "growing storage, rewriting its unit, scaling and a new image are allowed",

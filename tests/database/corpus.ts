@@ -94,9 +94,23 @@ export const validSpecs: { name: string; spec: Record<string, unknown> }[] = [
   },
   {
     name: "usernames that only resemble reserved ones",
-    spec: withFields({ username: "postgres_admin", databaseName: "postgres" }),
+    spec: withFields({ username: "postgres_admin", databaseName: "postgres_app" }),
   },
   { name: "a username pg without underscore", spec: withFields({ username: "pg" }) },
+  { name: "exactly 64Mi of storage, the least", spec: withStorage({ size: "64Mi" }) },
+  {
+    name: "every known resource name, integers among them, requests equal to limits",
+    spec: withFields({
+      resources: {
+        requests: { cpu: 1, memory: "1Gi", "ephemeral-storage": "1Gi", "hugepages-2Mi": "0" },
+        limits: { cpu: "1000m", memory: "1Gi", "ephemeral-storage": "2Gi", "hugepages-2Mi": 0 },
+      },
+    }),
+  },
+  {
+    name: "requests for a resource without a limit",
+    spec: withFields({ resources: { requests: { cpu: "4" }, limits: { memory: "1Gi" } } }),
+  },
   { name: "a development environment", spec: withFields({ environment: "development" }) },
   { name: "a staging environment", spec: withFields({ environment: "staging" }) },
   {
@@ -162,6 +176,11 @@ export const invalidSpecs: { name: string; spec: unknown; field: string }[] = [
     field: "spec.storage.size",
   },
   { name: "a zero size", spec: withStorage({ size: "0Gi" }), field: "spec.storage.size" },
+  {
+    name: "one byte short of 64Mi",
+    spec: withStorage({ size: "67108863" }),
+    field: "spec.storage.size",
+  },
   { name: "a negative size", spec: withStorage({ size: "-10Gi" }), field: "spec.storage.size" },
   {
     name: "6 replicas with 10Gi",
@@ -204,6 +223,21 @@ export const invalidSpecs: { name: string; spec: unknown; field: string }[] = [
     field: "spec.username",
   },
   { name: "a pg_ username", spec: withFields({ username: "pg_monitor" }), field: "spec.username" },
+  {
+    name: "the databaseName postgres",
+    spec: withFields({ databaseName: "postgres" }),
+    field: "spec.databaseName",
+  },
+  {
+    name: "the databaseName template0",
+    spec: withFields({ databaseName: "template0" }),
+    field: "spec.databaseName",
+  },
+  {
+    name: "the databaseName template1",
+    spec: withFields({ databaseName: "template1" }),
+    field: "spec.databaseName",
+  },
   { name: "the username public", spec: withFields({ username: "public" }), field: "spec.username" },
   {
     name: "the username current_user",
@@ -235,6 +269,43 @@ export const invalidSpecs: { name: string; spec: unknown; field: string }[] = [
     spec: withFields({ resources: { requests: { cpu: 0.5 } } }),
     field: "spec.resources.requests.cpu",
   },
+  {
+    name: "an unknown resource name",
+    spec: withFields({ resources: { limits: { "nvidia.com/gpu": 1 } } }),
+    field: "spec.resources.limits",
+  },
+  {
+    name: "a misspelt resource name in requests",
+    spec: withFields({ resources: { requests: { cpus: "1" } } }),
+    field: "spec.resources.requests",
+  },
+  {
+    name: "a negative quantity as a limit",
+    spec: withFields({ resources: { limits: { memory: "-1Gi" } } }),
+    field: "spec.resources.limits",
+  },
+  {
+    name: "a negative integer as a request",
+    spec: withFields({ resources: { requests: { cpu: -1 } } }),
+    field: "spec.resources.requests",
+  },
+  {
+    name: "a request above its limit",
+    spec: withFields({ resources: { requests: { cpu: "1500m" }, limits: { cpu: 1 } } }),
+    field: "spec.resources.requests",
+  },
+  {
+    name: "nine resource limits",
+    spec: withFields({
+      resources: {
+        limits: Object.fromEntries(
+          ["1Mi", "2Mi", "4Mi", "8Mi", "16Mi", "32Mi", "64Mi", "1Gi", "2Gi"]
+            .map((size) => [`hugepages-${size}`, "0"]),
+        ),
+      },
+    }),
+    field: "spec.resources.limits",
+  },
   // The API server rejects unknown fields only under `fieldValidation=Strict` (kubectl's
   // default); with `Warn` or `Ignore` it prunes them and the object is accepted.
   {
@@ -261,6 +332,30 @@ export const transitionCases: {
     oldSpec: base,
     newSpec: withFields({ databaseName: "otherdb" }),
     field: "spec.databaseName",
+  },
+  {
+    name: "changing the username",
+    oldSpec: base,
+    newSpec: withFields({ username: "other" }),
+    field: "spec.username",
+  },
+  {
+    name: "changing the storage class",
+    oldSpec: withStorage({ size: "10Gi", storageClass: "standard" }),
+    newSpec: withStorage({ size: "10Gi", storageClass: "fast-ssd" }),
+    field: "spec.storage.storageClass",
+  },
+  {
+    name: "setting a storage class that was left to the cluster default",
+    oldSpec: base,
+    newSpec: withStorage({ size: "10Gi", storageClass: "fast-ssd" }),
+    field: "spec.storage.storageClass",
+  },
+  {
+    name: "removing the storage class",
+    oldSpec: withStorage({ size: "10Gi", storageClass: "standard" }),
+    newSpec: base,
+    field: "spec.storage.storageClass",
   },
   {
     name: "shrinking storage from 20Gi to 10Gi",
@@ -291,4 +386,29 @@ export const allowedTransitions: {
     oldSpec: base,
     newSpec: withFields({ replicas: 3, image: "postgres:17.2" }),
   },
+  {
+    name: "growing storage while keeping its storage class",
+    oldSpec: withStorage({ size: "10Gi", storageClass: "standard" }),
+    newSpec: withStorage({ size: "20Gi", storageClass: "standard" }),
+  },
+  {
+    name: "adding, changing and removing resources",
+    oldSpec: withFields({ resources: { limits: { memory: "1Gi" } } }),
+    newSpec: withFields({ resources: { requests: { cpu: "500m" } } }),
+  },
+];
+
+/** `metadata.name`s the CRD refuses, each naming `metadata.name`, and why. */
+export const invalidNames: { name: string; value: string }[] = [
+  { name: "a name starting with a digit", value: "1st-db" },
+  { name: "a name with a dot", value: "orders.eu" },
+  { name: "a 53-character name", value: `db-${"x".repeat(50)}` },
+  { name: "a 63-character name", value: `db-${"x".repeat(60)}` },
+];
+
+/** `metadata.name`s the CRD accepts. */
+export const validNames: { name: string; value: string }[] = [
+  { name: "the course's valid-db", value: "valid-db" },
+  { name: "a one-letter name", value: "a" },
+  { name: "a 52-character name, the longest", value: `db-${"x".repeat(49)}` },
 ];

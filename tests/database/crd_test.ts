@@ -11,9 +11,15 @@ import {
   IMAGE_PATTERN,
   KIND,
   LIST_KIND,
+  MAX_NAME_LENGTH,
+  MAX_RESOURCE_ENTRIES,
+  MIN_STORAGE_SIZE,
+  NAME_PATTERN,
   parseDatabaseSpec,
   PHASES,
   PLURAL,
+  RESERVED_DATABASE_NAMES,
+  RESOURCE_NAMES,
   RESOURCE_QUANTITY_PATTERN,
   RULE_MESSAGES,
   SIZE_PATTERN,
@@ -42,6 +48,7 @@ interface Rule {
   rule: string;
   message?: string;
   fieldPath?: string;
+  optionalOldSelf?: boolean;
 }
 
 /** Calls `visit` on every schema node below `node`, with its dotted path. */
@@ -154,6 +161,11 @@ Deno.test("the CRD's patterns and lengths are the ones the zod schema uses", () 
     const value = p.resources.properties[list].additionalProperties;
     assert.equal(value.pattern, RESOURCE_QUANTITY_PATTERN, list);
     assert.equal(value["x-kubernetes-int-or-string"], true, list);
+    assert.equal(value.maxLength, 64, list);
+    assert.equal(p.resources.properties[list].maxProperties, MAX_RESOURCE_ENTRIES, list);
+    const names = celRules().find((r) => r.at === `spec.resources.${list}`)?.rule ?? "";
+    for (const name of RESOURCE_NAMES) assert.ok(names.includes(`'${name}'`), name);
+    assert.ok(names.includes("name.startsWith('hugepages-')"), names);
   }
   const imageRules = celRules().filter((r) => r.at === "spec.image");
   assert.deepEqual(imageRules.map((r) => r.rule), [
@@ -163,15 +175,49 @@ Deno.test("the CRD's patterns and lengths are the ones the zod schema uses", () 
   assert.ok(!IMAGE_PATTERN.includes("\\") && !IMAGE_PATTERN.includes("'"));
 });
 
-Deno.test("every CEL rule has a message that names its field as spec.<path>", () => {
+Deno.test("every CEL rule has a message that names its field as spec.<path> or metadata.name", () => {
   const rules = celRules();
-  assert.ok(rules.length >= 6);
+  assert.ok(rules.length >= 16);
   for (const { at, rule, message, fieldPath } of rules) {
     assert.ok(message, `${at}: ${rule} has no message`);
-    assert.ok(message.startsWith("spec."), message);
-    const field = fieldPath ? `${at}${fieldPath}` : at;
+    assert.ok(message.startsWith("spec.") || message.startsWith("metadata.name "), message);
+    const field = fieldPath ? `${at}${fieldPath}`.replace(/^[.]/, "") : at;
     assert.ok(message.startsWith(`${field} `), `${message} does not start with ${field}`);
   }
+});
+
+Deno.test("the CRD refuses names that cannot become a Service or get StatefulSet pods", () => {
+  const rules = celRules().filter((r) => r.at === "");
+  // Checked on create only (names are immutable), so older objects stay writable.
+  assert.deepEqual(rules.map((r) => [r.rule, r.optionalOldSelf, r.fieldPath, r.message]), [
+    [
+      `oldSelf.hasValue() || self.metadata.name.matches('${NAME_PATTERN}')`,
+      true,
+      ".metadata.name",
+      RULE_MESSAGES.nameDns1035,
+    ],
+    [
+      `oldSelf.hasValue() || self.metadata.name.size() <= ${MAX_NAME_LENGTH}`,
+      true,
+      ".metadata.name",
+      RULE_MESSAGES.nameLength,
+    ],
+  ]);
+  // "<name>-" and a 10-character hash fill a label value's 63 characters exactly.
+  assert.equal(MAX_NAME_LENGTH + 1 + 10, 63);
+});
+
+Deno.test("the CRD's floor on storage and reserved database names are the zod schema's", () => {
+  const size = celRules().filter((r) => r.at === "spec.storage.size").map((r) => r.rule);
+  assert.ok(
+    size.some((rule) => rule.includes(`quantity('${MIN_STORAGE_SIZE}')) >= 0`)),
+    size.join("; "),
+  );
+  const names = celRules().filter((r) => r.at === "spec.databaseName").map((r) => r.rule);
+  assert.ok(
+    names.includes(`!(self in [${RESERVED_DATABASE_NAMES.map((n) => `'${n}'`).join(", ")}])`),
+    names.join("; "),
+  );
 });
 
 Deno.test("the CRD's CEL messages are exactly the zod schema's RULE_MESSAGES", () => {
@@ -183,19 +229,29 @@ Deno.test("the CRD's CEL messages are exactly the zod schema's RULE_MESSAGES", (
 
 Deno.test("the CRD bounds the length of every string a CEL rule reads", () => {
   for (const { at } of celRules()) {
+    if (at === "") continue; // metadata.name, which the API server bounds itself.
     let node: Yaml = root;
     for (const key of at.split(".")) node = node.properties[key];
     if (node.type === "string") assert.ok(node.maxLength > 0, at);
   }
 });
 
-Deno.test("only image, databaseName and storage.size carry transition rules, on the fields themselves", () => {
-  const transitions = celRules().filter((r) => r.rule.includes("oldSelf"));
-  assert.deepEqual(transitions.map((r) => [r.at, r.rule]), [
-    ["spec.image", IMAGE_MAJOR_VERSION_RULE],
-    ["spec.databaseName", "self == oldSelf"],
+Deno.test("image, databaseName, username, storage.storageClass and storage.size carry the transition rules", () => {
+  const transitions = celRules().filter((r) => r.rule.includes("oldSelf") && r.at !== "");
+  assert.deepEqual(transitions.map((r) => [r.at, r.fieldPath, r.rule]), [
+    ["spec.image", undefined, IMAGE_MAJOR_VERSION_RULE],
+    ["spec.databaseName", undefined, "self == oldSelf"],
+    ["spec.username", undefined, "self == oldSelf"],
+    [
+      // On storage, so that setting or removing the class is refused too.
+      "spec.storage",
+      ".storageClass",
+      "has(self.storageClass) == has(oldSelf.storageClass) && " +
+      "(!has(self.storageClass) || self.storageClass == oldSelf.storageClass)",
+    ],
     [
       "spec.storage.size",
+      undefined,
       "!isQuantity(self) || !isQuantity(oldSelf) || " +
       "quantity(self).compareTo(quantity(oldSelf)) >= 0",
     ],
@@ -205,6 +261,8 @@ Deno.test("only image, databaseName and storage.size carry transition rules, on 
     [
       RULE_MESSAGES.imageMajorVersion,
       RULE_MESSAGES.databaseNameImmutable,
+      RULE_MESSAGES.usernameImmutable,
+      RULE_MESSAGES.storageClassImmutable,
       RULE_MESSAGES.sizeNeverShrinks,
     ],
   );

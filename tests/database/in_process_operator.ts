@@ -20,6 +20,11 @@ export interface InProcessOperator extends AsyncDisposable {
   requests: Map<string, number>;
   /** Requests other than GET (writes) sent so far. */
   writes(): number;
+  /**
+   * Writes of owned objects sent so far (`METHOD path`): Secrets, Services, StatefulSets and
+   * PVCs, leaving out Database status and Events, which a pod rolling out rightly changes.
+   */
+  objectWrites: string[];
   /** Reconciles finished so far. */
   reconciles(): Promise<number>;
   stop(): Promise<void>;
@@ -29,13 +34,15 @@ export interface InProcessOperator extends AsyncDisposable {
 export async function startInProcess(plane: ControlPlane): Promise<InProcessOperator> {
   const requests = new Map<string, number>();
   const metrics = new RuntimeMetrics();
-  const client = new KubeClient(plane.connection, {
+  const objectWrites: string[] = [];
+  const client = new RecordingClient(plane.connection, {
     qps: 0,
     observer: (method) => requests.set(method, (requests.get(method) ?? 0) + 1),
-  });
+  }, objectWrites);
   const logger = new Logger({ format: "json", level: "warn", write: () => {} });
   const manager = new Manager({ client, logger, metrics, gracefulShutdownMs: 5_000 });
-  const controller = setupDatabaseController(manager, { instance: "test" });
+  // Degraded Databases are looked at again within a second, so healing shows quickly.
+  const controller = setupDatabaseController(manager, { instance: "test", degradedRetryMs: 1_000 });
   const stopper = new AbortController();
   const running = manager.start(stopper.signal);
   await Promise.all(manager.informers.map((i) => i.synced));
@@ -49,10 +56,39 @@ export async function startInProcess(plane: ControlPlane): Promise<InProcessOper
     controller,
     metrics,
     requests,
+    objectWrites,
     writes: () => [...requests].reduce((n, [m, c]) => (m === "GET" ? n : n + c), 0),
     reconciles: async () =>
       (await metrics.reconcileTotal.get()).values.reduce((n, v) => n + v.value, 0),
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/** A client that also notes every write of an owned object. */
+class RecordingClient extends KubeClient {
+  readonly #writes: string[];
+
+  constructor(
+    connection: ConstructorParameters<typeof KubeClient>[0],
+    options: ConstructorParameters<typeof KubeClient>[1],
+    writes: string[],
+  ) {
+    super(connection, options);
+    this.#writes = writes;
+  }
+
+  override request<T>(
+    method: string,
+    path: string,
+    init?: Parameters<KubeClient["request"]>[2],
+  ): Promise<T> {
+    if (
+      method !== "GET" &&
+      /\/(secrets|services|statefulsets|persistentvolumeclaims)(\/|$)/.test(path)
+    ) {
+      this.#writes.push(`${method} ${path}`);
+    }
+    return super.request<T>(method, path, init);
+  }
 }

@@ -32,7 +32,7 @@ Deno.test("Database reconciler in a cluster with real controllers", async (t) =>
         assert.equal(db.status?.phase, "Ready");
         assert.equal(db.status?.ready, true);
         assert.equal(db.status?.readyReplicas, 1);
-        assert.equal(db.status?.endpoint, `valid-db.${ns}.svc.cluster.local:5432`);
+        assert.equal(db.status?.endpoint, `valid-db.${ns}.svc:5432`);
         assert.equal(db.status?.secretName, "valid-db-credentials");
         assert.equal(db.status?.observedGeneration, db.metadata.generation);
         const secret = await get<Secret>(client, CORE.secrets, ns, "valid-db-credentials");
@@ -71,6 +71,108 @@ Deno.test("Database reconciler in a cluster with real controllers", async (t) =>
       operator.controller.queue.add(`${ns}/valid-db`);
       await eventually(async () => (await operator.reconciles()) > reconciles, "re-reconciled");
       assert.equal(operator.writes(), writes, JSON.stringify([...operator.requests]));
+    });
+
+    await t.step(
+      "zero writes when converged: integer and respelt quantities, empty maps, lists others extend",
+      async () => {
+        await createDatabase(client, ns, "extended", {
+          ...VALID_SPEC,
+          resources: { limits: { cpu: 2, memory: "1024Mi" }, requests: {} },
+        });
+        await waitReplicasReady(client, ns, "extended", 1);
+        await settle(operator);
+        const before = [...operator.objectWrites];
+        const reconciles = await operator.reconciles();
+        // Another owner, a sidecar and an env var, as other tools and webhooks add them.
+        const other = await client.request<KubeObject>(
+          "POST",
+          `/api/v1/namespaces/${ns}/configmaps`,
+          {
+            body: { metadata: { name: "another-owner" } },
+          },
+        );
+        const extraOwner = {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          name: "another-owner",
+          uid: other.metadata.uid,
+        };
+        for (const kind of ["sts", "svc"]) {
+          const db = await get<KubeObject>(
+            client,
+            CORE[kind === "sts" ? "statefulSets" : "services"],
+            ns,
+            "extended",
+          );
+          const patched = await plane.kubectl([
+            "patch",
+            kind,
+            "extended",
+            "-n",
+            ns,
+            "--type=merge",
+            "-p",
+            JSON.stringify({
+              metadata: { ownerReferences: [...db.metadata.ownerReferences!, extraOwner] },
+            }),
+          ]);
+          assert.equal(patched.code, 0, patched.stderr);
+        }
+        const injected = await plane.kubectl([
+          "patch",
+          "sts",
+          "extended",
+          "-n",
+          ns,
+          "--type=strategic",
+          "-p",
+          JSON.stringify({
+            spec: {
+              template: {
+                spec: {
+                  containers: [
+                    { name: "postgres", env: [{ name: "INJECTED", value: "yes" }] },
+                    { name: "sidecar", image: "busybox:1.36" },
+                  ],
+                },
+              },
+            },
+          }),
+        ]);
+        assert.equal(injected.code, 0, injected.stderr);
+        await eventually(async () => (await operator.reconciles()) > reconciles, "reconciled");
+        await eventually(async () => {
+          const sts = await get<StatefulSet>(client, CORE.statefulSets, ns, "extended");
+          return sts.status?.observedGeneration === sts.metadata.generation &&
+            sts.status?.updatedReplicas === 1 && sts.status.readyReplicas === 1;
+        }, "the sidecar rolled out");
+        await waitReplicasReady(client, ns, "extended", 1);
+        await settle(operator);
+        assert.deepEqual(operator.objectWrites, before);
+        const sts = await get<StatefulSet>(client, CORE.statefulSets, ns, "extended");
+        const template = sts.spec?.template as { spec: { containers: Container[] } };
+        assert.deepEqual(template.spec.containers.map((c) => c.name), ["postgres", "sidecar"]);
+        assert.ok(containerOf(sts).env.some((e) => e.name === "INJECTED"));
+        assert.equal(sts.metadata.ownerReferences?.length, 2);
+      },
+    );
+
+    await t.step("a limit removed from the spec is removed from the StatefulSet", async () => {
+      await patchSpec(client, ns, "extended", { resources: { limits: { memory: null } } });
+      await eventually(async () => {
+        const sts = await get<StatefulSet>(client, CORE.statefulSets, ns, "extended");
+        const limits = (containerOf(sts) as { resources?: { limits?: Record<string, unknown> } })
+          .resources?.limits;
+        return limits?.cpu === "2" && limits.memory === undefined;
+      }, "memory limit gone, cpu limit kept");
+      const sts = await get<StatefulSet>(client, CORE.statefulSets, ns, "extended");
+      // What others added survives our apply.
+      assert.ok(containerOf(sts).env.some((e) => e.name === "INJECTED"));
+      assert.equal(sts.metadata.ownerReferences?.length, 2);
+      // Both owners go, so garbage collection removes what they shared.
+      await client.request("DELETE", objectPath(DATABASE_RESOURCE, ns, "extended"));
+      await client.request("DELETE", `/api/v1/namespaces/${ns}/configmaps/another-owner`);
     });
 
     await t.step("the password survives an operator restart and a spec edit", async () => {
@@ -220,6 +322,7 @@ async function settle(operator: Awaited<ReturnType<typeof startInProcess>>): Pro
 }
 
 interface Container {
+  name: string;
   image: string;
   env: { name: string; valueFrom?: unknown }[];
 }

@@ -13,6 +13,8 @@ import {
   wildcards,
 } from "./rbac_table.ts";
 import { Cluster, type Obj } from "./cluster.ts";
+import { objectPath } from "../../src/runtime/resource.ts";
+import { DATABASE_RESOURCE } from "../../src/database/types.ts";
 
 const MANIFESTS = new URL("../../manifests/", import.meta.url).pathname;
 const SHIP = new URL("../../tools/ship.ts", import.meta.url).pathname;
@@ -197,6 +199,17 @@ Deno.test("manifests/default deploys, and the operator converges Databases as it
     await eventually(
       async () => (await cluster.claimSize(ns, "data-growing-0")) === "2Gi",
       "the PVC asks for 2Gi",
+    );
+  });
+
+  await t.step("a scale-up after growth creates the new claim at the grown size", async () => {
+    await cluster.client.request("PATCH", objectPath(DATABASE_RESOURCE, ns, "growing"), {
+      body: { spec: { replicas: 2 } },
+      contentType: "application/merge-patch+json",
+    });
+    await eventually(
+      async () => (await cluster.claimSize(ns, "data-growing-1")) === "2Gi",
+      "the operator made data-growing-1 with 2Gi",
     );
   });
 

@@ -35,18 +35,20 @@ export const MANAGER_ROLE: Table = {
   // reconciler.ts #ensureSecret: POST, GET after a 409 (created before the cache saw it),
   // then server-side apply (PATCH); informer list and watch.
   "/secrets": ["create", "get", "list", "patch", "watch"],
-  // reconciler.ts #ensure: server-side apply (PATCH), authorized as create when the object does
+  // reconciler.ts #live: GET on a cache miss (whose object is it? what is its immutable
+  // template?); #ensure: server-side apply (PATCH), authorized as create when the object does
   // not exist yet; informers list and watch; #removeReadOnlyService deletes `<name>-ro` when
   // replicas go back to 1.
-  "/services": ["create", "delete", "list", "patch", "watch"],
+  "/services": ["create", "delete", "get", "list", "patch", "watch"],
   // src/database/pod_health.ts: the Database's pods, cached to report their failures;
   // reconciler.ts #labelRoles: merge patch of the role label.
   "/pods": ["list", "patch", "watch"],
   // #ensureStatefulSet: an earlier version's StatefulSet is deleted (orphaning its pods) and
-  // made again with its governing Service.
-  "apps/statefulsets": ["create", "delete", "list", "patch", "watch"],
-  // src/database/storage.ts growVolumes: list the Database's PVCs, merge patch their size.
-  "/persistentvolumeclaims": ["list", "patch"],
+  // made again with its governing Service; GET on a cache miss.
+  "apps/statefulsets": ["create", "delete", "get", "list", "patch", "watch"],
+  // src/database/storage.ts growVolumes: list the Database's PVCs, merge patch their size;
+  // createMissingClaims: POST the claims of new ordinals at the grown size.
+  "/persistentvolumeclaims": ["create", "list", "patch"],
   // storage.ts allowsExpansion: GET one StorageClass.
   "storage.k8s.io/storageclasses": ["get"],
   // src/runtime/events.ts: POST an Event, merge patch the series of a repeated one.

@@ -45,29 +45,20 @@ const PORTS = [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", 
 
 /** The read-write Service `<name>`, in front of the primary. */
 export function desiredService(db: Database): Service {
-  return {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: ownedMetadata(db, db.metadata.name!),
-    spec: {
-      type: "ClusterIP",
-      selector: { ...selectorLabels(db), [POD_NAME_LABEL]: primaryPod(db) },
-      ports: PORTS,
-    },
-  };
+  return clusterIpService(db, db.metadata.name!, { [POD_NAME_LABEL]: primaryPod(db) });
 }
 
 /** The read-only Service `<name>-ro`, in front of the ready standbys. */
 export function desiredReadOnlyService(db: Database): Service {
+  return clusterIpService(db, readOnlyServiceName(db), { [ROLE_LABEL]: "replica" });
+}
+
+function clusterIpService(db: Database, name: string, select: Record<string, string>): Service {
   return {
     apiVersion: "v1",
     kind: "Service",
-    metadata: ownedMetadata(db, readOnlyServiceName(db)),
-    spec: {
-      type: "ClusterIP",
-      selector: { ...selectorLabels(db), [ROLE_LABEL]: "replica" },
-      ports: PORTS,
-    },
+    metadata: ownedMetadata(db, name),
+    spec: { type: "ClusterIP", selector: { ...selectorLabels(db), ...select }, ports: PORTS },
   };
 }
 

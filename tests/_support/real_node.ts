@@ -27,6 +27,32 @@ export function realNodeTest(name: string, fn: (t: Deno.TestContext) => Promise<
   });
 }
 
+/** `plane.kubectl` that fails the test, with kubectl's stderr, when kubectl fails. */
+export function mustKubectl(plane: ControlPlane): (args: string[]) => Promise<string> {
+  return async (args) => {
+    const out = await plane.kubectl(args);
+    if (out.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${out.stderr}`);
+    return out.stdout;
+  };
+}
+
+/**
+ * Resolves once `child`, a `kubectl port-forward` with piped stdout, says it is forwarding;
+ * its stdout is released then.
+ * @throws {Error} when it ends before that, with what it printed.
+ */
+export async function forwarding(child: Deno.ChildProcess): Promise<void> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let said = "";
+  while (!said.includes("Forwarding from")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`port-forward ended: ${said}`);
+    said += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+}
+
 /** Options for {@linkcode psql}. */
 export interface PsqlOptions {
   namespace?: string;

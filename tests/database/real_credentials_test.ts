@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { ControlPlane, eventually, startOperator } from "../../tools/testenv/mod.ts";
-import { psql, realNodeTest } from "../_support/real_node.ts";
+import { mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
 import { createDatabase } from "./databases.ts";
 
 const SECRET = "valid-db-credentials";
@@ -16,11 +16,7 @@ realNodeTest(
     await using plane = await ControlPlane.start({ mode: "cluster", realNode: true });
     await using operator = await startOperator(plane);
     await operator.ready();
-    const kubectl = async (args: string[]) => {
-      const out = await plane.kubectl(args);
-      assert.equal(out.code, 0, `kubectl ${args.join(" ")}: ${out.stderr}`);
-      return out.stdout;
-    };
+    const kubectl = mustKubectl(plane);
     const uri = async () =>
       atob(await kubectl(["get", "secret", SECRET, "-o", "jsonpath={.data.uri}"]));
     const version = () =>

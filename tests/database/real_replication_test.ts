@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { Database } from "../../src/database/types.ts";
 import { ControlPlane, eventually, startOperator } from "../../tools/testenv/mod.ts";
-import { psql, realNodeTest } from "../_support/real_node.ts";
+import { mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
 import { createDatabase, VALID_SPEC } from "./databases.ts";
 
 const SECRET = "valid-db-credentials";
@@ -14,11 +14,7 @@ realNodeTest("replicas 3 is a primary with two streaming standbys", async (t) =>
   await using plane = await ControlPlane.start({ mode: "cluster", realNode: true });
   await using operator = await startOperator(plane);
   await operator.ready();
-  const kubectl = async (args: string[]) => {
-    const out = await plane.kubectl(args);
-    assert.equal(out.code, 0, `kubectl ${args.join(" ")}: ${out.stderr}`);
-    return out.stdout;
-  };
+  const kubectl = mustKubectl(plane);
   const database = async () =>
     JSON.parse(await kubectl(["get", "database", "valid-db", "-o", "json"])) as Database;
   /** The Secret's uri, pointed at another host (a pod's DNS name, the -ro Service). */

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { Database } from "../../src/database/types.ts";
 import { ControlPlane, ensureImage, eventually, startOperator } from "../../tools/testenv/mod.ts";
-import { psql, realNodeTest } from "../_support/real_node.ts";
+import { mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
 import { createDatabase, VALID_SPEC } from "./databases.ts";
 
 realNodeTest(
@@ -21,11 +21,7 @@ realNodeTest(
     });
     await using operator = await startOperator(plane);
     await operator.ready();
-    const kubectl = async (args: string[]) => {
-      const out = await plane.kubectl(args);
-      assert.equal(out.code, 0, `kubectl ${args.join(" ")}: ${out.stderr}`);
-      return out.stdout;
-    };
+    const kubectl = mustKubectl(plane);
     const condition = async (name: string, type: string) => {
       const db = JSON.parse(await kubectl(["get", "database", name, "-o", "json"])) as Database;
       return db.status?.conditions?.find((c) => c.type === type);

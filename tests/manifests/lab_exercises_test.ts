@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { binaryPath, ControlPlane, eventually } from "../../tools/testenv/mod.ts";
-import { realNodeTest } from "../_support/real_node.ts";
+import { forwarding, realNodeTest } from "../_support/real_node.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -125,15 +125,7 @@ realNodeTest("the lab's Exercises 4 and 5 run verbatim against the operator's po
   }).spawn();
   try {
     await t.step("port-forward the metrics Service: it reaches the leader only", async () => {
-      const reader = forward.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let said = "";
-      while (!said.includes("Forwarding from")) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`port-forward ended: ${said}`);
-        said += value;
-      }
-      reader.releaseLock();
-      forward.stdout.cancel().catch(() => {});
+      await forwarding(forward);
       const leader = (await sh(
         "kubectl get pods -n postgres-operator-system " +
           "-l postgres-operator.example.com/leader=true -o name",

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { Lease } from "../../src/runtime/lease_lock.ts";
 import { binaryPath, ControlPlane, eventually } from "../../tools/testenv/mod.ts";
-import { psql, realNodeTest } from "../_support/real_node.ts";
+import { forwarding, mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
 import { createDatabase } from "../database/databases.ts";
 
 const MANIFESTS = new URL("../../manifests/", import.meta.url).pathname;
@@ -21,11 +21,7 @@ realNodeTest(
       realNode: true,
       images: ["postgres:17", "operator"],
     });
-    const kubectl = async (args: string[]) => {
-      const out = await plane.kubectl(args);
-      assert.equal(out.code, 0, `kubectl ${args.join(" ")}: ${out.stderr}`);
-      return out.stdout;
-    };
+    const kubectl = mustKubectl(plane);
 
     await t.step("two replicas become Ready under the manifests' securityContext", async () => {
       await kubectl(["apply", "-k", `${MANIFESTS}default`]);
@@ -105,15 +101,7 @@ realNodeTest(
         stderr: "piped",
       }).spawn();
       try {
-        const reader = forward.stdout.pipeThrough(new TextDecoderStream()).getReader();
-        let said = "";
-        while (!said.includes("Forwarding from")) {
-          const { value, done } = await reader.read();
-          if (done) throw new Error(`port-forward ended: ${said}`);
-          said += value;
-        }
-        reader.releaseLock();
-        forward.stdout.cancel().catch(() => {});
+        await forwarding(forward);
         const token = (await kubectl(["create", "token", DEPLOYMENT, "-n", NS])).trim();
         const curl = await new Deno.Command("curl", {
           args: ["-sk", "-H", `Authorization: Bearer ${token}`, "https://localhost:8443/metrics"],

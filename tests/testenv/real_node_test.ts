@@ -73,7 +73,20 @@ realNodeTest(
         ]);
         assert.equal(ready.code, 0, ready.stderr);
         const uri = "postgresql://postgres:pw@echo-db.default.svc.cluster.local:5432/postgres";
-        assert.equal(await psql(plane, "SELECT 40 + 2", { secret: "", uri }), "42");
+        // kube-proxy programs a new Service within a second or so of its endpoint being ready;
+        // until then the ClusterIP has no rule, and no route: the client retries.
+        let answer = "";
+        await eventually(
+          async () => {
+            answer = await psql(plane, "SELECT 40 + 2", { secret: "", uri }).catch((e) => `${e}`);
+            return answer === "42";
+          },
+          "a client reaches echo-db through its Service",
+          {
+            timeoutMs: 60_000,
+            describe: () => answer,
+          },
+        );
         // No default route out of the node's namespace: an address off the machine is unreachable.
         const escape = await plane.kubectl([
           "exec",

@@ -83,3 +83,8 @@ undeploy: ## Remove everything deploy created, the CRD included.
 build-installer: ## Write dist/install.yaml (CRD, RBAC, Deployment, Service...) with the image IMG.
 	$(DENO_TASK) installer
 
+##@ Helm
+
+.PHONY: helm-lint
+helm-lint: ## helm lint --strict the chart charts/postgres-operator (helm built on first use).
+	$(DENO_TASK) helm lint

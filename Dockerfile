@@ -9,7 +9,9 @@
 #
 #   docker build -t postgres-operator:latest --build-arg COMMIT=$(git rev-parse --short=12 HEAD) .
 #
-# (`deno task image` does that.) Linux amd64: the library paths are Debian's x86_64 ones.
+# (`deno task image` does that.) linux/amd64 and linux/arm64: the build stage runs on the target
+# platform (`make docker-buildx`, emulated where needed), so `deno compile` embeds that
+# platform's runtime and tools/rootfs.ts copies that architecture's section of image/rootfs.txt.
 
 FROM denoland/deno:debian-2.9.6 AS build
 RUN apt-get update \

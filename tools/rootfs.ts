@@ -1,6 +1,7 @@
 /**
  * Assembles the root filesystem of the scratch image: the binary, the files listed in
- * `image/rootfs.txt` (exactly the shared libraries the binary links, and CA certificates), and
+ * `image/rootfs.txt` for this machine's architecture (exactly the shared libraries the binary
+ * links, and CA certificates), and
  * `/etc/passwd` and `/etc/group` naming the unprivileged user 65532. Nothing else: no shell.
  *
  * The Dockerfile's build stage runs it on the compiled operator and copies the result into
@@ -24,10 +25,66 @@ export class RootfsError extends Error {
   override name = "RootfsError";
 }
 
-/** The absolute paths listed in `path`, without comments and blank lines. */
-export async function readFileList(path = FILE_LIST): Promise<string[]> {
-  return (await Deno.readTextFile(path)).split("\n").map((line) => line.trim())
-    .filter((line) => line && !line.startsWith("#"));
+/** The image architectures the file list has sections for (`[amd64]`, `[arm64]`). */
+export type Arch = "amd64" | "arm64";
+
+/** The image architecture of this process (`Deno.build.arch` in Docker's words). */
+export function hostArch(): Arch {
+  switch (Deno.build.arch) {
+    case "x86_64":
+      return "amd64";
+    case "aarch64":
+      return "arm64";
+  }
+}
+
+/**
+ * The absolute paths listed in `path` for `arch`: the lines before the first `[section]` and
+ * those of the `[arch]` section, without comments and blank lines.
+ */
+export async function readFileList(path = FILE_LIST, arch: Arch = hostArch()): Promise<string[]> {
+  let section: string | undefined;
+  const files: string[] = [];
+  for (const raw of (await Deno.readTextFile(path)).split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const header = line.match(/^\[(\w+)\]$/);
+    if (header) section = header[1];
+    else if (section === undefined || section === arch) files.push(line);
+  }
+  return files;
+}
+
+/** What an ELF binary asks the dynamic loader for, read without running it. */
+export interface ElfDependencies {
+  /** `e_machine`, as readelf names it (`Advanced Micro Devices X86-64`, `AArch64`). */
+  machine: string;
+  /** The program interpreter (the dynamic loader's path). */
+  interpreter: string;
+  /** The `NEEDED` sonames, in order. */
+  needed: string[];
+}
+
+/**
+ * Reads `binary`'s machine, interpreter and NEEDED entries with `readelf` (binutils), so that a
+ * binary of another architecture can be checked.
+ * @throws {RootfsError} when readelf fails or the binary has no interpreter.
+ */
+export async function elfDependencies(binary: string): Promise<ElfDependencies> {
+  const out = await new Deno.Command("readelf", {
+    args: ["--file-header", "--program-headers", "--dynamic", "--wide", binary],
+    env: { LC_ALL: "C" },
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new RootfsError(`readelf ${binary} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  const machine = text.match(/^\s*Machine:\s*(.+)$/m)?.[1]?.trim() ?? "";
+  const interpreter = text.match(/\[Requesting program interpreter: (\S+)\]/)?.[1];
+  if (!interpreter) throw new RootfsError(`${binary} has no program interpreter`);
+  const needed = [...text.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)]
+    .map((m) => m[1]!);
+  return { machine, interpreter, needed };
 }
 
 /** Whether `path` names a shared library (the dynamic loader included). */

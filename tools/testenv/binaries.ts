@@ -22,7 +22,9 @@ export type BinaryName =
   | "coredns"
   | "crictl"
   | "metrics-server"
-  | "pause";
+  | "pause"
+  | "helm"
+  | "promtool";
 
 const MODULES_DIR = new URL("../controlplane/", import.meta.url).pathname;
 
@@ -46,6 +48,8 @@ const SOURCES: Record<BinaryName, { module: string; pkg: string }> = {
     pkg: "sigs.k8s.io/metrics-server/cmd/metrics-server",
   },
   "pause": { module: "pause", pkg: "." },
+  "helm": { module: "helm", pkg: "helm.sh/helm/v3/cmd/helm" },
+  "promtool": { module: "promtool", pkg: "github.com/prometheus/prometheus/cmd/promtool" },
 };
 
 /** The Go module each folder pins, for the folder's cache key. */
@@ -56,6 +60,8 @@ const PINNED: Record<string, string> = {
   coredns: "github.com/coredns/coredns",
   critools: "sigs.k8s.io/cri-tools",
   metricsserver: "sigs.k8s.io/metrics-server",
+  helm: "helm.sh/helm/v3",
+  promtool: "github.com/prometheus/prometheus",
 };
 
 /** The version a folder of `tools/controlplane/` pins, read from its go.mod (one source). */
@@ -99,7 +105,10 @@ function cachedPath(name: BinaryName): string {
       createHash("sha256").update(source).digest("hex").slice(0, 16)
     }/pause`;
   }
-  if (module === "coredns" || module === "critools" || module === "metricsserver") {
+  if (
+    module === "coredns" || module === "critools" || module === "metricsserver" ||
+    module === "helm" || module === "promtool"
+  ) {
     return `${cacheRoot()}/${module}-${pinnedVersion(module)}/${name}`;
   }
   return `${cacheDir()}/${name}`;

@@ -162,6 +162,30 @@ Deno.test("Non-default values: image, replicas, resources, leader election, metr
   assert.ok(!objects.some((o) => o.metadata.name?.startsWith("postgres-operator-database-")));
 });
 
+Deno.test("One replica without leader election or metrics: no Lease flag, metrics off, no Service", async () => {
+  const { objects } = await template(
+    "--set",
+    "replicas=1",
+    "--set",
+    "leaderElection.enabled=false",
+    "--set",
+    "metrics.enabled=false",
+    "--set",
+    "serviceMonitor.enabled=true",
+    "--set",
+    "crd.enable=false",
+  );
+  const [manager] = find(objects, "Deployment", SA).spec.template.spec.containers;
+  const flags = parseFlags(manager.args);
+  assert.equal(flags.leaderElect, false);
+  assert.ok(manager.args.includes("--metrics-bind-address=0"), manager.args.join(" "));
+  assert.deepEqual(manager.ports.map((p: Obj) => p.name), ["health"]);
+  for (const kind of ["Service", "NetworkPolicy", "ServiceMonitor", "CustomResourceDefinition"]) {
+    assert.ok(!objects.some((o) => o.kind === kind), kind);
+  }
+  assert.ok(!objects.some((o) => o.metadata.name?.includes("metrics")));
+});
+
 /** The Prometheus Operator's two kinds, as CRDs that accept any spec: enough to apply them. */
 function monitoringCrd(kind: string, plural: string): string {
   return JSON.stringify({

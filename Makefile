@@ -6,7 +6,7 @@
 #   make build-installer IMG=registry.example.com/postgres-operator:v1   # -> dist/install.yaml
 #
 # Every target needs deno; each task names the other tool it lacks (kubectl, docker, podman,
-# kind, helm) in one line and exits 1.
+# kind; go, to build helm once) in one line and exits 1, and make adds its own `***` line.
 
 IMG ?= postgres-operator:latest
 CONTAINER_TOOL ?= docker

@@ -54,6 +54,8 @@ interface Plan {
   overlay?: string;
   /** Write the command's standard output to this file instead of the terminal. */
   output?: string;
+  /** Variables added to the tool's environment. */
+  env?: Record<string, string>;
 }
 
 function containerTool(env: Env): string {
@@ -123,7 +125,13 @@ async function planOf(task: string, env: Env): Promise<Plan> {
         };
     }
     case "kind:load":
-      return { command: ["kind", "load", "docker-image", image] };
+      // kind reads podman's images only with its provider switch.
+      return {
+        command: ["kind", "load", "docker-image", image],
+        ...(containerTool(env) === "podman" && !env.KIND_EXPERIMENTAL_PROVIDER
+          ? { env: { KIND_EXPERIMENTAL_PROVIDER: "podman" } }
+          : {}),
+      };
     case "install":
       return { command: ["kubectl", "apply", "-k", CRD] };
     case "uninstall":
@@ -163,6 +171,7 @@ export async function ship(task: string, extra: string[] = [], env: Env = {}): P
   try {
     const child = new Deno.Command(tool, {
       args: [...args, ...extra],
+      ...(plan.env ? { env: plan.env } : {}),
       stdout: plan.output ? "piped" : "inherit",
     }).spawn();
     if (!plan.output) return (await child.status).code;

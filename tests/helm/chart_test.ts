@@ -162,6 +162,30 @@ Deno.test("Non-default values: image, replicas, resources, leader election, metr
   assert.ok(!objects.some((o) => o.metadata.name?.startsWith("postgres-operator-database-")));
 });
 
+Deno.test("One replica without leader election or metrics: no Lease flag, metrics off, no Service", async () => {
+  const { objects } = await template(
+    "--set",
+    "replicas=1",
+    "--set",
+    "leaderElection.enabled=false",
+    "--set",
+    "metrics.enabled=false",
+    "--set",
+    "serviceMonitor.enabled=true",
+    "--set",
+    "crd.enable=false",
+  );
+  const [manager] = find(objects, "Deployment", SA).spec.template.spec.containers;
+  const flags = parseFlags(manager.args);
+  assert.equal(flags.leaderElect, false);
+  assert.ok(manager.args.includes("--metrics-bind-address=0"), manager.args.join(" "));
+  assert.deepEqual(manager.ports.map((p: Obj) => p.name), ["health"]);
+  for (const kind of ["Service", "NetworkPolicy", "ServiceMonitor", "CustomResourceDefinition"]) {
+    assert.ok(!objects.some((o) => o.kind === kind), kind);
+  }
+  assert.ok(!objects.some((o) => o.metadata.name?.includes("metrics")));
+});
+
 /** The Prometheus Operator's two kinds, as CRDs that accept any spec: enough to apply them. */
 function monitoringCrd(kind: string, plural: string): string {
   return JSON.stringify({
@@ -285,5 +309,74 @@ Deno.test("The rendered chart applies server-side, and the operator runs from it
     const body = await response.text();
     assert.equal(response.status, 200);
     assert.match(body, /^leader_election_master_status\{name="databases.example.org"\} 1$/m);
+  });
+});
+
+Deno.test("helm install, upgrade to non-default values and uninstall against a real API server", async (t) => {
+  await using plane = await ControlPlane.start({ installCRDs: false });
+  const kubectl = async (args: string[], stdin?: string) => {
+    const out = await plane.kubectl(args, stdin);
+    assert.equal(out.code, 0, `kubectl ${args.join(" ")}: ${out.stderr}`);
+    return out.stdout;
+  };
+  await kubectl(["create", "namespace", "databases"]);
+  for (
+    const [kind, plural] of [["ServiceMonitor", "servicemonitors"], [
+      "PrometheusRule",
+      "prometheusrules",
+    ]]
+  ) {
+    await kubectl(["apply", "--server-side", "-f", "-"], monitoringCrd(kind!, plural!));
+  }
+  const release = ["postgres-operator", CHART, "-n", NS, `--kubeconfig=${plane.kubeconfigPath}`];
+  const image = async () => (await kubectl([
+    "get",
+    "deployment",
+    SA,
+    "-n",
+    NS,
+    "-o",
+    "jsonpath={.spec.template.spec.containers[0].image}",
+  ]));
+
+  await t.step("install creates the namespace and every object, and prints its notes", async () => {
+    const out = await helm("install", ...release, "--create-namespace");
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /^STATUS: deployed$/m);
+    assert.match(out.stdout, new RegExp(`rollout status deployment/${SA}$`, "m"));
+    assert.equal(await image(), "postgres-operator:latest");
+    await kubectl([
+      "get",
+      "crd/databases.database.example.com",
+      "clusterrolebinding/postgres-operator-manager-rolebinding",
+    ]);
+  });
+
+  await t.step("upgrade to non-default values confines the operator to its namespace", async () => {
+    const out = await helm("upgrade", ...release, "-f", NON_DEFAULT);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /for Databases in databases only/);
+    assert.equal(await image(), "registry.example.com/team/postgres-operator:v1.2.3");
+    const gone = await plane.kubectl([
+      "get",
+      "clusterrolebinding/postgres-operator-manager-rolebinding",
+    ]);
+    assert.notEqual(gone.code, 0, "the cluster-wide binding is removed");
+    await kubectl(["get", "rolebinding/postgres-operator-manager-rolebinding", "-n", "databases"]);
+    await kubectl(["get", "prometheusrule/postgres-operator-alerts", "-n", NS]);
+  });
+
+  await t.step("a value of the wrong type is refused by the chart's schema", async () => {
+    const out = await helm("upgrade", ...release, "--set", "replicas=three");
+    assert.notEqual(out.code, 0);
+    assert.match(out.stderr, /replicas.*want integer/);
+  });
+
+  await t.step("uninstall removes the release but keeps the CRD", async () => {
+    const out = await helm("uninstall", ...release.filter((arg) => arg !== CHART));
+    assert.equal(out.code, 0, out.stderr);
+    const gone = await plane.kubectl(["get", "deployment", SA, "-n", NS]);
+    assert.notEqual(gone.code, 0);
+    await kubectl(["get", "crd/databases.database.example.com"]);
   });
 });

@@ -89,6 +89,14 @@ Deno.test("make docker-build, docker-push and docker-buildx pass IMG to CONTAINE
     ["buildx", "build", "--platform", "linux/amd64,linux/arm64", "--push", "-t", IMG]
       .concat(["--build-arg", `COMMIT=${commit}`, REPO]).join("\n"),
   );
+  // kind loads podman's images with its podman provider.
+  await Deno.writeTextFile(
+    `${bin.dir}/kind`,
+    `#!/bin/sh\necho "$KIND_EXPERIMENTAL_PROVIDER" "$@" > "${bin.dir}/kind.args"\n`,
+    { mode: 0o755 },
+  );
+  assert.equal((await make(bin.dir, "kind-load", { IMG, CONTAINER_TOOL: "podman" })).code, 0);
+  assert.equal(await bin.args("kind"), `podman load docker-image ${IMG}`);
   // The deno task takes the same variable without make.
   const out = await new Deno.Command(deno, {
     args: ["task", "--quiet", "image"],

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { parseBindAddress } from "../runtime/health_server.ts";
 import { parseArgs } from "node:util";
 import { type Level, LEVEL_VALUES } from "../runtime/logger.ts";
 import { TIME_ENCODINGS, type TimeEncoding } from "../runtime/log_encoding.ts";
@@ -209,6 +210,18 @@ export function parseFlags(argv: string[]): Flags {
     help: bool("help", false),
     version: bool("version", false),
   };
+  for (
+    const [name, value] of [
+      ["metrics-bind-address", flags.metricsBindAddress],
+      ["health-probe-bind-address", flags.healthProbeBindAddress],
+    ] as const
+  ) {
+    try {
+      parseBindAddress(value);
+    } catch (error) {
+      throw new UsageError(`--${name}: ${(error as Error).message}`);
+    }
+  }
   if (flags.renewDeadlineMs >= flags.leaseDurationMs) {
     throw new UsageError("--leader-elect-renew-deadline must be shorter than the lease duration");
   }

@@ -8,16 +8,19 @@ import type { Logger } from "./logger.ts";
 /** A named check; it throws or returns a reason string when unhealthy. */
 export type Check = () => string | undefined;
 
-/** Parses controller-runtime's bind-address form (`:8081`, `127.0.0.1:8081`; `0` = off). */
+/**
+ * Parses controller-runtime's bind-address form (`:8081`, `127.0.0.1:8081`, `[::1]:8081`;
+ * `0` = off).
+ * @throws {Error} naming the address when it is not of that form.
+ */
 export function parseBindAddress(address: string): { hostname: string; port: number } | undefined {
   if (address === "0" || address === "") return undefined;
-  const colon = address.lastIndexOf(":");
-  const host = colon < 0 ? "" : address.slice(0, colon).replace(/^\[|\]$/g, "");
-  const port = Number(colon < 0 ? address : address.slice(colon + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`Invalid bind address "${address}": expected [host]:port or 0`);
+  const match = address.match(/^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    throw new Error(`Invalid bind address "${address}": expected [host]:port (port 0-65535) or 0`);
   }
-  return { hostname: host || "0.0.0.0", port };
+  return { hostname: match[1] ?? (match[2] || "0.0.0.0"), port };
 }
 
 /** Serves the probes until `signal` aborts. */

@@ -46,6 +46,9 @@ Deno.test("parseFlags() refuses bad input with one line naming the flag", () => 
       [["--metrics-secure=maybe"], /--metrics-secure must be true or false/],
       [["--zap-log-level=loud"], /--zap-log-level/],
       [["--leader-elect-renew-deadline=20"], /renew-deadline/],
+      [["--health-probe-bind-address=1.2.3.4:99999"], /--health-probe-bind-address: .*99999/],
+      [["--metrics-bind-address=nonsense::"], /--metrics-bind-address: .*nonsense::/],
+      [["--metrics-bind-address=localhost"], /--metrics-bind-address/],
     ] as const
   ) {
     assert.throws(() => parseFlags([...args]), (e: Error) => {

@@ -171,6 +171,6 @@ Deno.test("the operator keeps working through two expiries of exec-plugin tokens
   assert.equal(created.controller, "database");
   assert.equal(created.controllerGroup, "database.example.com");
   assert.equal(created.controllerKind, "Database");
-  assert.deepEqual(created.Database, { name: created.name, namespace: ns });
+  assert.deepEqual(created.Database, { name: created.database, namespace: ns });
   assert.match(created.reconcileID, /^[0-9a-f-]{36}$/);
 });

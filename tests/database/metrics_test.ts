@@ -5,8 +5,8 @@ import { DatabaseMetrics } from "../../src/database/metrics.ts";
 import { type Database, DATABASE_RESOURCE, type DatabasePhase } from "../../src/database/types.ts";
 import { collectionPath, objectPath } from "../../src/runtime/resource.ts";
 import { Store } from "../../src/runtime/store.ts";
-import { createNamespace } from "../runtime/informer_helpers.ts";
-import { createDatabase } from "./databases.ts";
+import { createNamespace } from "../_support/cluster.ts";
+import { createDatabase } from "../_support/databases.ts";
 import {
   applyRbac,
   negotiatedProtocol,

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ControlPlane, eventually, startOperator } from "../../tools/testenv/mod.ts";
 import { mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
-import { createDatabase } from "./databases.ts";
+import { createDatabase } from "../_support/databases.ts";
 
 const SECRET = "valid-db-credentials";
 

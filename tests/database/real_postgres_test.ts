@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ControlPlane, startOperator } from "../../tools/testenv/mod.ts";
 import { psql, realNodeTest } from "../_support/real_node.ts";
-import { createDatabase } from "./databases.ts";
+import { createDatabase } from "../_support/databases.ts";
 
 realNodeTest(
   "valid-db runs real PostgreSQL: psql with its Secret, data survives its pod",

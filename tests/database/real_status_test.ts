@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { Database } from "../../src/database/types.ts";
 import { ControlPlane, ensureImage, eventually, startOperator } from "../../tools/testenv/mod.ts";
 import { mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
-import { createDatabase, VALID_SPEC } from "./databases.ts";
+import { createDatabase, VALID_SPEC } from "../_support/databases.ts";
 
 realNodeTest(
   "pod failures show in the Database's status; a major version change is refused",

@@ -4,9 +4,9 @@ import type { KubeClient } from "../../src/runtime/kube_client.ts";
 import { collectionPath, CORE, type KubeObject, objectPath } from "../../src/runtime/resource.ts";
 import type { StatefulSet } from "../../src/database/statefulset.ts";
 import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
-import { createDatabase } from "./databases.ts";
+import { createDatabase } from "../_support/databases.ts";
 import { startInProcess } from "./in_process_operator.ts";
-import { createNamespace, parallel } from "../runtime/informer_helpers.ts";
+import { createNamespace, parallel } from "../_support/cluster.ts";
 
 const CRD = "databases.database.example.com";
 

@@ -5,9 +5,9 @@ import { CORE, type KubeObject, objectPath } from "../../src/runtime/resource.ts
 import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
 import type { StatefulSet } from "../../src/database/statefulset.ts";
 import type { Secret } from "../../src/database/secret.ts";
-import { createDatabase, VALID_SPEC } from "./databases.ts";
+import { createDatabase, VALID_SPEC } from "../_support/databases.ts";
 import { startInProcess } from "./in_process_operator.ts";
-import { createNamespace } from "../runtime/informer_helpers.ts";
+import { createNamespace } from "../_support/cluster.ts";
 
 Deno.test("Database reconciler in a cluster with real controllers", async (t) => {
   await using plane = await ControlPlane.start({ mode: "cluster" });

@@ -10,8 +10,8 @@ import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
 import type { KubeClient } from "../../src/runtime/kube_client.ts";
 import { CORE, objectPath } from "../../src/runtime/resource.ts";
 import { ControlPlane, eventually } from "../../tools/testenv/mod.ts";
-import { createNamespace } from "../runtime/informer_helpers.ts";
-import { createDatabase, VALID_SPEC } from "./databases.ts";
+import { createNamespace } from "../_support/cluster.ts";
+import { createDatabase, VALID_SPEC } from "../_support/databases.ts";
 import { startInProcess } from "./in_process_operator.ts";
 
 Deno.test("replication objects exist only with standbys; an old StatefulSet is recreated", async (t) => {

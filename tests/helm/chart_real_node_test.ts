@@ -6,7 +6,7 @@
 import { binaryPath, ControlPlane } from "../../tools/testenv/mod.ts";
 import assert from "node:assert/strict";
 import { mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
-import { createDatabase } from "../database/databases.ts";
+import { createDatabase } from "../_support/databases.ts";
 
 const CHART = new URL("../../charts/postgres-operator", import.meta.url).pathname;
 const NS = "postgres-operator-system";

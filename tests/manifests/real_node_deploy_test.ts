@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { Lease } from "../../src/runtime/lease_lock.ts";
 import { binaryPath, ControlPlane, eventually } from "../../tools/testenv/mod.ts";
 import { forwarding, mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
-import { createDatabase } from "../database/databases.ts";
+import { createDatabase } from "../_support/databases.ts";
 
 const MANIFESTS = new URL("../../manifests/", import.meta.url).pathname;
 const NS = "postgres-operator-system";

@@ -5,7 +5,7 @@ import { Manager } from "../../src/runtime/manager.ts";
 import { RuntimeMetrics } from "../../src/runtime/metrics.ts";
 import { type Request, TerminalError } from "../../src/runtime/reconcile.ts";
 import { collectionPath, CORE, type KubeObject, objectPath } from "../../src/runtime/resource.ts";
-import { createNamespace, parallel } from "./informer_helpers.ts";
+import { createNamespace, parallel } from "../_support/cluster.ts";
 
 const configMaps = CORE.configMaps;
 const quiet = () => new Logger({ format: "json", level: "error", write: () => {} });

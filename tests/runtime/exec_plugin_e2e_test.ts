@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { ControlPlane, eventually, freePorts, ManagedProcess } from "../../tools/testenv/mod.ts";
 import { waitUntilReady } from "../../tools/testenv/operator.ts";
 import { ApiError, KubeClient } from "../../src/runtime/kube_client.ts";
-import { createDatabase } from "../database/databases.ts";
-import { createNamespace } from "./informer_helpers.ts";
+import { createDatabase } from "../_support/databases.ts";
+import { createNamespace } from "../_support/cluster.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;

@@ -4,13 +4,8 @@ import { Informer, type InformerEvent } from "../../src/runtime/informer.ts";
 import { KubeClient } from "../../src/runtime/kube_client.ts";
 import { Logger } from "../../src/runtime/logger.ts";
 import { collectionPath, CORE, type KubeObject, objectPath } from "../../src/runtime/resource.ts";
-import {
-  createNamespace,
-  freshState,
-  sameState,
-  storeState,
-  writeConfigMaps,
-} from "./informer_helpers.ts";
+import { freshState, sameState, storeState, writeConfigMaps } from "./informer_helpers.ts";
+import { createNamespace } from "../_support/cluster.ts";
 
 const configMaps = CORE.configMaps;
 

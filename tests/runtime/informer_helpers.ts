@@ -7,16 +7,9 @@ import {
   type ResourceType,
 } from "../../src/runtime/resource.ts";
 import type { Store } from "../../src/runtime/store.ts";
+import { parallel } from "../_support/cluster.ts";
 
 const configMaps = CORE.configMaps;
-
-/** Creates a namespace with a unique name that starts with `prefix`. */
-export async function createNamespace(client: KubeClient, prefix: string): Promise<string> {
-  const created = await client.request<KubeObject>("POST", "/api/v1/namespaces", {
-    body: { metadata: { generateName: `${prefix}-` } },
-  });
-  return created.metadata.name!;
-}
 
 /** name → resourceVersion of a fresh list from the server. */
 export async function freshState(
@@ -67,18 +60,4 @@ export async function writeConfigMaps(
 
 export function sameState(a: Map<string, string>, b: Map<string, string>): boolean {
   return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
-}
-
-export async function parallel<T>(
-  items: T[],
-  width: number,
-  fn: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  }));
 }

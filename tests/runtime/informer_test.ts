@@ -4,14 +4,8 @@ import { Informer, type InformerEvent } from "../../src/runtime/informer.ts";
 import { KubeClient } from "../../src/runtime/kube_client.ts";
 import { Logger } from "../../src/runtime/logger.ts";
 import { collectionPath, CORE, type KubeObject, objectPath } from "../../src/runtime/resource.ts";
-import {
-  createNamespace,
-  freshState,
-  parallel,
-  sameState,
-  storeState,
-  writeConfigMaps,
-} from "./informer_helpers.ts";
+import { freshState, sameState, storeState, writeConfigMaps } from "./informer_helpers.ts";
+import { createNamespace, parallel } from "../_support/cluster.ts";
 
 interface ConfigMap extends KubeObject {
   data?: Record<string, string>;

@@ -50,7 +50,7 @@ export async function masterStatus(operator: OperatorProcess, name: string): Pro
   return Number(line.split(" ").at(-1));
 }
 
-export { createDatabase } from "../database/databases.ts";
+export { createDatabase } from "../_support/databases.ts";
 
 /** Names of the StatefulSets in `ns`. */
 export async function statefulSetNames(client: KubeClient, ns: string): Promise<string[]> {

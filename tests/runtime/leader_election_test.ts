@@ -10,7 +10,7 @@ import {
   startOperator,
   TcpProxy,
 } from "../../tools/testenv/mod.ts";
-import { createNamespace } from "./informer_helpers.ts";
+import { createNamespace } from "../_support/cluster.ts";
 import {
   createDatabase,
   identityOf,

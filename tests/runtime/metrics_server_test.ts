@@ -8,7 +8,7 @@ import { Logger } from "../../src/runtime/logger.ts";
 import { type MetricsServerOptions, serveMetrics } from "../../src/runtime/metrics_server.ts";
 import { registerProcessMetrics } from "../../src/runtime/process_metrics.ts";
 import { KeyPairError } from "../../src/runtime/serving_certificate.ts";
-import { createNamespace } from "./informer_helpers.ts";
+import { createNamespace } from "../_support/cluster.ts";
 import {
   applyRbac,
   negotiatedProtocol,

@@ -64,7 +64,10 @@ const RECIPES: Record<ImageName, Recipe> = {
     },
     inputs: async () => [
       Deno.version.deno,
-      ...await Promise.all(operatorSources().map(async (f) => `${f} ${await fileHash(f)}`)),
+      // Paths relative to the repository: every clone of the same sources shares the image.
+      ...await Promise.all(
+        operatorSources().map(async (f) => `${f.slice(REPO.length)} ${await fileHash(f)}`),
+      ),
     ],
     buildLayer: async (tar, work) => {
       await assembleRootfs({ binary: Deno.execPath(), target: "/deno", dir: work });

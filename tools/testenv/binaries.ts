@@ -95,7 +95,10 @@ export function cacheDir(): string {
   return `${cacheRoot()}/kubernetes-${v.kubernetes}-etcd-${v.etcd}-kwok-${v.kwok}`;
 }
 
-/** Where a binary is cached: node tools get a folder keyed by their own module's version. */
+/** The modules whose binaries share the folder keyed by all three versions ({@linkcode cacheDir}). */
+const CONTROL_PLANE_MODULES = new Set(["kubernetes", "etcd", "kwok"]);
+
+/** Where a binary is cached: other tools get a folder keyed by their own module's version. */
 function cachedPath(name: BinaryName): string {
   const { module } = SOURCES[name];
   if (module === "pause") {
@@ -105,10 +108,7 @@ function cachedPath(name: BinaryName): string {
       createHash("sha256").update(source).digest("hex").slice(0, 16)
     }/pause`;
   }
-  if (
-    module === "coredns" || module === "critools" || module === "metricsserver" ||
-    module === "helm" || module === "promtool"
-  ) {
+  if (!CONTROL_PLANE_MODULES.has(module)) {
     return `${cacheRoot()}/${module}-${pinnedVersion(module)}/${name}`;
   }
   return `${cacheDir()}/${name}`;

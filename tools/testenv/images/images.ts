@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto";
 import { assembleRootfs } from "../../rootfs.ts";
 import { binaryPath, cacheRoot } from "../binaries.ts";
+import { sh } from "../command.ts";
 import { type ImageConfig, writeOciLayout } from "./oci_layout.ts";
 
 /** Every image the harness can build. */
@@ -77,11 +78,11 @@ const RECIPES: Record<ImageName, Recipe> = {
         await Deno.copyFile(file, target);
       }
       // The npm packages and the module cache, read-only at run time (`--cached-only`).
-      await run("deno", ["cache", "--frozen", "main.ts"], {
+      await sh("deno", ["cache", "--frozen", "main.ts"], {
         cwd: `${work}/app`,
         env: { DENO_DIR: `${work}/deno-dir`, NO_COLOR: "1" },
       });
-      await run("chmod", ["-R", "a+rX", `${work}/app`, `${work}/deno-dir`]);
+      await sh("chmod", ["-R", "a+rX", `${work}/app`, `${work}/deno-dir`]);
       await tarDirectory(work, tar);
     },
   },
@@ -123,7 +124,7 @@ function postgres(major: number, suite: string): Recipe {
         `chmod 755 "$1/usr/local/bin/docker-entrypoint.sh"`,
         `ln -s usr/local/bin/docker-entrypoint.sh "$1/docker-entrypoint.sh"`,
       ].join("; ");
-      await run("mmdebstrap", [
+      await sh("mmdebstrap", [
         "--quiet",
         "--variant=essential",
         `--include=${packages.join(",")}`,
@@ -198,7 +199,7 @@ function operatorSources(): string[] {
 }
 
 async function tarDirectory(dir: string, tar: string): Promise<void> {
-  await run("tar", ["--numeric-owner", "-C", dir, "-cf", tar, "."]);
+  await sh("tar", ["--numeric-owner", "-C", dir, "-cf", tar, "."]);
 }
 
 async function fileHash(path: string): Promise<string> {
@@ -207,23 +208,4 @@ async function fileHash(path: string): Promise<string> {
 
 async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
-}
-
-async function run(
-  command: string,
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
-): Promise<void> {
-  const out = await new Deno.Command(command, {
-    args,
-    ...options,
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  if (!out.success) {
-    const log = new TextDecoder().decode(out.stderr).trim() ||
-      new TextDecoder().decode(out.stdout).trim();
-    throw new Error(`${command} ${args[0]} failed (exit ${out.code}):\n${log}`);
-  }
 }

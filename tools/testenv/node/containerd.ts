@@ -9,7 +9,7 @@ import { binaryPath } from "../binaries.ts";
 import { ensureImage, type ImageName, PAUSE_IMAGE } from "../images/images.ts";
 import { ManagedProcess } from "../process.ts";
 import { waitFor } from "../waiting.ts";
-import { sh } from "./command.ts";
+import { sh } from "../command.ts";
 import { inNodeNetwork, NODE_NETWORK } from "./node_network.ts";
 
 /** Where one containerd keeps its state, under `dir`. */
@@ -91,11 +91,10 @@ export async function removeAllPods(dir: string): Promise<void> {
 }
 
 /**
- * Kills containerd's shims for the node whose folder is `dir` (or, given a prefix, for every
- * such folder), which outlive containerd by design.
+ * Kills the containerd shims whose command line names `socket` (they outlive containerd by
+ * design): one node's socket, or any part of it that several share.
  */
-export function killShims(dir: string): void {
-  const socket = dir.endsWith("-") ? dir : containerdPaths(dir).socket;
+export function killShims(socket: string): void {
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     let cmdline = "";

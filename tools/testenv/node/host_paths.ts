@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { sh } from "./command.ts";
+import { sh } from "../command.ts";
 
 /** Host paths the node's components write to whatever their configuration says. */
 const WATCHED = [

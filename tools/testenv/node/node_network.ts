@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { sh } from "./command.ts";
+import { sh } from "../command.ts";
 
 /** Names and addresses of the node's network (private ranges, used only here). */
 export const NODE_NETWORK = {

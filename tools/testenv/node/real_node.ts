@@ -13,13 +13,22 @@ import type { ImageName } from "../images/images.ts";
 import type { ManagedProcess } from "../process.ts";
 import { waitFor } from "../waiting.ts";
 import { createCgroupRoot, removeCgroupRoot } from "./cgroups.ts";
-import { importImages, killShims, removeAllPods, startContainerd } from "./containerd.ts";
+import {
+  containerdPaths,
+  importImages,
+  killShims,
+  removeAllPods,
+  startContainerd,
+} from "./containerd.ts";
 import { startCoreDns } from "./coredns.ts";
 import { restoreHostPaths, snapshotHostPaths, unmountBelow } from "./host_paths.ts";
 import { type KubeletFiles, NODE_NAME, startKubelet } from "./kubelet.ts";
 import { startKubeProxy } from "./kube_proxy.ts";
 import { type MetricsServerFiles, startMetricsServer } from "./metrics_server.ts";
 import { watchVolumePermissions } from "./volume_permissions.ts";
+
+/** What every harness containerd's socket path holds (the clusters' folder prefix). */
+const STALE_SHIMS = "/postgres-operator-testenv-";
 
 /** Options for {@linkcode RealNode.start}. */
 export interface RealNodeOptions extends KubeletFiles {
@@ -51,7 +60,7 @@ export class RealNode {
     try {
       // The lock is held: whatever an earlier node left in its cgroups belongs to a dead holder.
       await removeCgroupRoot();
-      killShims("/tmp/postgres-operator-testenv-");
+      killShims(STALE_SHIMS);
       await createCgroupRoot();
       node.#processes.push(await startContainerd(options.dir));
       await importImages(options.dir, options.images);
@@ -95,7 +104,7 @@ export class RealNode {
     if (containerd && !containerd.exited) await removeAllPods(this.dir);
     await containerd?.stop();
     this.#processes.length = 0;
-    killShims(this.dir);
+    killShims(containerdPaths(this.dir).socket);
     await removeCgroupRoot();
     await unmountBelow(this.dir);
     await restoreHostPaths(this.#hostPaths);

@@ -1,6 +1,6 @@
 /**
- * Running the short-lived system commands the real node is set up with (`ip`, `nsenter`,
- * `ctr`, `crictl`…), with their output in the error when they fail.
+ * Running the short-lived system commands the harness needs (`ip`, `nsenter`, `ctr`, `crictl`,
+ * `mmdebstrap`, `tar`…), with their output in the error when they fail.
  *
  * @module
  */
@@ -19,6 +19,9 @@ export interface RunOptions {
   stdin?: string;
   /** Resolve with the result instead of throwing when the command fails. @default false */
   allowFailure?: boolean;
+  cwd?: string;
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
 }
 
 /** What a command printed and how it ended. */
@@ -39,6 +42,8 @@ export async function sh(
 ): Promise<RunResult> {
   const child = new Deno.Command(command, {
     args,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.env ? { env: options.env } : {}),
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

@@ -6,19 +6,17 @@
  */
 import { parseFlags, USAGE, UsageError } from "./src/cli/flags.ts";
 import { setupDatabaseController } from "./src/database/controller.ts";
-import { DelegatingAuthenticator } from "./src/runtime/authenticator.ts";
-import { EventRecorder } from "./src/runtime/events.ts";
-import { parseBindAddress, serveHealthProbes } from "./src/runtime/health_server.ts";
-import { registerInformerMetrics } from "./src/runtime/informer_metrics.ts";
-import { ApiError, KubeClient } from "./src/runtime/kube_client.ts";
-import { KubeConfigError, loadConnection } from "./src/runtime/kubeconfig.ts";
-import { LeaderElector } from "./src/runtime/leader_election.ts";
-import { setLeaderLabel } from "./src/runtime/leader_label.ts";
-import { Logger } from "./src/runtime/logger.ts";
-import { Manager } from "./src/runtime/manager.ts";
-import { RuntimeMetrics } from "./src/runtime/metrics.ts";
-import { serveMetrics } from "./src/runtime/metrics_server.ts";
-import { registerProcessMetrics } from "./src/runtime/process_metrics.ts";
+import {
+  DelegatingAuthenticator,
+  parseBindAddress,
+  serveHealthProbes,
+  serveMetrics,
+} from "./src/runtime/serving/mod.ts";
+import { EventRecorder, Manager } from "./src/runtime/controller/mod.ts";
+import { registerInformerMetrics } from "./src/runtime/cache/mod.ts";
+import { ApiError, KubeClient, KubeConfigError, loadConnection } from "./src/runtime/client/mod.ts";
+import { LeaderElector, setLeaderLabel } from "./src/runtime/leader_election/mod.ts";
+import { Logger, registerProcessMetrics, RuntimeMetrics } from "./src/runtime/observability/mod.ts";
 import { VERSION } from "./src/version.ts";
 
 /** The label the leader sets on its own pod (`"true"`), which the metrics Service selects. */

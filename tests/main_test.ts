@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { VERSION } from "../src/version.ts";
-import { pluginDir } from "./runtime/exec_plugin_helpers.ts";
+import { pluginDir } from "./runtime/client/exec_plugin_helpers.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;

@@ -8,9 +8,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Informer } from "../src/runtime/informer.ts";
-import { KubeClient } from "../src/runtime/kube_client.ts";
-import { CORE, objectPath } from "../src/runtime/resource.ts";
+import { Informer } from "../src/runtime/cache/mod.ts";
+import { CORE, KubeClient, objectPath } from "../src/runtime/client/mod.ts";
 import type { StatefulSet } from "../src/database/statefulset.ts";
 import { type Database, DATABASE_RESOURCE } from "../src/database/types.ts";
 import { statefulSetReady } from "../src/database/status.ts";

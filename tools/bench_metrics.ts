@@ -8,11 +8,13 @@
  */
 import { DatabaseMetrics } from "../src/database/metrics.ts";
 import { type Database, PHASES } from "../src/database/types.ts";
-import { Logger } from "../src/runtime/logger.ts";
-import { RuntimeMetrics } from "../src/runtime/metrics.ts";
-import { serveMetrics } from "../src/runtime/metrics_server.ts";
-import { registerProcessMetrics } from "../src/runtime/process_metrics.ts";
-import { Store } from "../src/runtime/store.ts";
+import {
+  Logger,
+  registerProcessMetrics,
+  RuntimeMetrics,
+} from "../src/runtime/observability/mod.ts";
+import { serveMetrics } from "../src/runtime/serving/mod.ts";
+import { Store } from "../src/runtime/cache/mod.ts";
 
 const DATABASES = 1_000;
 const RUNS = 50;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { WorkQueue } from "../src/runtime/work_queue.ts";
+import { WorkQueue } from "../src/runtime/queue/mod.ts";
 
 const KEYS = 100_000;
 const WORKERS = 4;

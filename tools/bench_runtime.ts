@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { Informer, stripManagedFields } from "../src/runtime/informer.ts";
-import { collectionPath, CORE, type KubeObject } from "../src/runtime/resource.ts";
+import { Informer, stripManagedFields } from "../src/runtime/cache/mod.ts";
+import { collectionPath, CORE, type KubeObject } from "../src/runtime/client/mod.ts";
 import { measureQueue } from "./bench_queue.ts";
 import { ControlPlane } from "./testenv/mod.ts";
 

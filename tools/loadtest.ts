@@ -7,9 +7,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { KubeClient } from "../src/runtime/kube_client.ts";
-import { loadConnection } from "../src/runtime/kubeconfig.ts";
-import { collectionPath } from "../src/runtime/resource.ts";
+import { collectionPath, KubeClient, loadConnection } from "../src/runtime/client/mod.ts";
 import { DATABASE_RESOURCE } from "../src/database/types.ts";
 import { ControlPlane, eventually, startOperator } from "./testenv/mod.ts";
 import type { OperatorProcess } from "./testenv/operator.ts";

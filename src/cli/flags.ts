@@ -3,10 +3,14 @@
  *
  * @module
  */
-import { parseBindAddress } from "../runtime/health_server.ts";
+import { parseBindAddress } from "../runtime/serving/mod.ts";
 import { parseArgs } from "node:util";
-import { type Level, LEVEL_VALUES } from "../runtime/logger.ts";
-import { TIME_ENCODINGS, type TimeEncoding } from "../runtime/log_encoding.ts";
+import {
+  type Level,
+  LEVEL_VALUES,
+  TIME_ENCODINGS,
+  type TimeEncoding,
+} from "../runtime/observability/mod.ts";
 
 /** Parsed and validated flags. */
 export interface Flags {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { mergeShapes, projection, type Shape, shapeOf } from "../runtime/prune.ts";
+import { mergeShapes, projection, type Shape, shapeOf } from "../runtime/cache/mod.ts";
 import type { Secret } from "./secret.ts";
 import {
   desiredPodsService,

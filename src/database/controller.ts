@@ -6,11 +6,9 @@
  * @module
  */
 import type client from "prom-client";
-import type { Controller } from "../runtime/controller.ts";
-import { EventRecorder } from "../runtime/events.ts";
-import type { InformerEvent } from "../runtime/informer.ts";
-import type { Manager } from "../runtime/manager.ts";
-import { CORE } from "../runtime/resource.ts";
+import { type Controller, EventRecorder, type Manager } from "../runtime/controller/mod.ts";
+import type { InformerEvent } from "../runtime/cache/mod.ts";
+import { CORE } from "../runtime/client/mod.ts";
 import { projectSecret, projectService, projectStatefulSet } from "./cache_projections.ts";
 import { DATABASE_POD_INDEX, databaseOfPod, type Pod, projectPod } from "./pod_health.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "./labels.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { OwnerReference } from "../runtime/resource.ts";
+import type { OwnerReference } from "../runtime/client/mod.ts";
 import { API_VERSION, type Database, KIND } from "./types.ts";
 
 /** The field manager of every write the operator sends. */

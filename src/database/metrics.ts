@@ -12,8 +12,8 @@
  * @module
  */
 import client from "prom-client";
-import type { Reconciler } from "../runtime/reconcile.ts";
-import type { Store } from "../runtime/store.ts";
+import type { Reconciler } from "../runtime/controller/mod.ts";
+import type { Store } from "../runtime/cache/mod.ts";
 import { type Database, PHASES } from "./types.ts";
 
 /** Values of the `result` label. */

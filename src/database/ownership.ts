@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { KubeObject } from "../runtime/resource.ts";
+import type { KubeObject } from "../runtime/client/mod.ts";
 import type { Database } from "./types.ts";
 
 /**

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { projection, type Shape } from "../runtime/prune.ts";
-import type { KubeObject } from "../runtime/resource.ts";
+import { projection, type Shape } from "../runtime/cache/mod.ts";
+import type { KubeObject } from "../runtime/client/mod.ts";
 
 /** A container's state, as much of it as is read here. */
 interface ContainerState {

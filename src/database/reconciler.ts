@@ -16,13 +16,25 @@
  *
  * @module
  */
-import { apply, isSubset, withAppliedHash } from "../runtime/apply.ts";
-import type { EventRecorder } from "../runtime/events.ts";
-import type { Informer } from "../runtime/informer.ts";
-import { ApiError, type KubeClient } from "../runtime/kube_client.ts";
-import type { Logger } from "../runtime/logger.ts";
-import { type Request, type Result, TerminalError } from "../runtime/reconcile.ts";
-import { CORE, type KubeObject, objectPath, type ResourceType } from "../runtime/resource.ts";
+import {
+  ApiError,
+  apply,
+  CORE,
+  isSubset,
+  type KubeClient,
+  type KubeObject,
+  objectPath,
+  type ResourceType,
+  withAppliedHash,
+} from "../runtime/client/mod.ts";
+import {
+  type EventRecorder,
+  type Request,
+  type Result,
+  TerminalError,
+} from "../runtime/controller/mod.ts";
+import type { Informer } from "../runtime/cache/mod.ts";
+import type { Logger } from "../runtime/observability/mod.ts";
 import { projectService, projectStatefulSet } from "./cache_projections.ts";
 import { FIELD_MANAGER } from "./labels.ts";
 import { credentialsVersion } from "./credentials.ts";

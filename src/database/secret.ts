@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KubeObject } from "../runtime/resource.ts";
+import type { KubeObject } from "../runtime/client/mod.ts";
 import { ownedMetadata } from "./labels.ts";
 import type { Database, DatabaseSpec } from "./types.ts";
 

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { KubeObject } from "../runtime/resource.ts";
+import type { KubeObject } from "../runtime/client/mod.ts";
 import { ownedMetadata, selectorLabels } from "./labels.ts";
 import { POSTGRES_PORT } from "./secret.ts";
 import type { Database } from "./types.ts";

@@ -28,7 +28,7 @@
  *
  * @module
  */
-import type { KubeObject } from "../runtime/resource.ts";
+import type { KubeObject } from "../runtime/client/mod.ts";
 import { labels, ownedMetadata, selectorLabels } from "./labels.ts";
 import { CREDENTIALS_ANNOTATION, SYNC_CREDENTIALS_SCRIPT } from "./credentials.ts";
 import { POSTGRES_PORT, REPLICATION_PASSWORD_KEY, secretName } from "./secret.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isSubset } from "../runtime/apply.ts";
+import { isSubset } from "../runtime/client/mod.ts";
 import { POSTGRES_PORT, secretName, serviceHost } from "./secret.ts";
 import type { PodProblem } from "./pod_health.ts";
 import type { StatefulSet } from "./statefulset.ts";

@@ -7,8 +7,14 @@
  *
  * @module
  */
-import { ApiError, type KubeClient } from "../runtime/kube_client.ts";
-import { collectionPath, CORE, type KubeObject, objectPath } from "../runtime/resource.ts";
+import {
+  ApiError,
+  collectionPath,
+  CORE,
+  type KubeClient,
+  type KubeObject,
+  objectPath,
+} from "../runtime/client/mod.ts";
 import { selectorLabels } from "./labels.ts";
 import { compareQuantities } from "./quantity.ts";
 import type { VolumeClaimTemplate } from "./statefulset.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { KubeObject, ObjectMeta, ResourceType } from "../runtime/resource.ts";
+import type { KubeObject, ObjectMeta, ResourceType } from "../runtime/client/mod.ts";
 
 /** API group of the Database resource. */
 export const GROUP = "database.example.com";

@@ -1,6 +1,5 @@
 /** Cluster steps that runtime and database tests share. */
-import type { KubeClient } from "../../src/runtime/kube_client.ts";
-import type { KubeObject } from "../../src/runtime/resource.ts";
+import type { KubeClient, KubeObject } from "../../src/runtime/client/mod.ts";
 
 /** Creates a namespace with a unique name that starts with `prefix`. */
 export async function createNamespace(client: KubeClient, prefix: string): Promise<string> {

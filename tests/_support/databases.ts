@@ -1,6 +1,5 @@
 /** Creating Databases in tests, with the course's valid-db spec as the default. */
-import type { KubeClient } from "../../src/runtime/kube_client.ts";
-import { collectionPath } from "../../src/runtime/resource.ts";
+import { collectionPath, type KubeClient } from "../../src/runtime/client/mod.ts";
 import { DATABASE_RESOURCE } from "../../src/database/types.ts";
 
 /** The course's valid-db spec. */

@@ -9,8 +9,14 @@ import {
   parseDatabaseSpec,
   PLURAL,
 } from "../../src/database/mod.ts";
-import { ApiError, type KubeClient, type Query } from "../../src/runtime/kube_client.ts";
-import { collectionPath, type KubeObject, objectPath } from "../../src/runtime/resource.ts";
+import {
+  ApiError,
+  collectionPath,
+  type KubeClient,
+  type KubeObject,
+  objectPath,
+  type Query,
+} from "../../src/runtime/client/mod.ts";
 import { ControlPlane, eventually } from "../../tools/testenv/mod.ts";
 import {
   allowedTransitions,

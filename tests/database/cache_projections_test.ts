@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isSubset } from "../../src/runtime/apply.ts";
+import { isSubset } from "../../src/runtime/client/mod.ts";
 import { projectService, projectStatefulSet } from "../../src/database/cache_projections.ts";
 import {
   desiredPodsService,

@@ -4,11 +4,9 @@
  */
 import { setupDatabaseController } from "../../src/database/controller.ts";
 import type { Database } from "../../src/database/types.ts";
-import type { Controller } from "../../src/runtime/controller.ts";
-import { KubeClient } from "../../src/runtime/kube_client.ts";
-import { Logger } from "../../src/runtime/logger.ts";
-import { Manager } from "../../src/runtime/manager.ts";
-import { RuntimeMetrics } from "../../src/runtime/metrics.ts";
+import { type Controller, Manager } from "../../src/runtime/controller/mod.ts";
+import { KubeClient } from "../../src/runtime/client/mod.ts";
+import { Logger, RuntimeMetrics } from "../../src/runtime/observability/mod.ts";
 import type { ControlPlane } from "../../tools/testenv/mod.ts";
 
 /** A running in-process operator. */

@@ -3,8 +3,8 @@ import client from "prom-client";
 import { ControlPlane, eventually, startOperator } from "../../tools/testenv/mod.ts";
 import { DatabaseMetrics } from "../../src/database/metrics.ts";
 import { type Database, DATABASE_RESOURCE, type DatabasePhase } from "../../src/database/types.ts";
-import { collectionPath, objectPath } from "../../src/runtime/resource.ts";
-import { Store } from "../../src/runtime/store.ts";
+import { collectionPath, objectPath } from "../../src/runtime/client/mod.ts";
+import { Store } from "../../src/runtime/cache/mod.ts";
 import { createNamespace } from "../_support/cluster.ts";
 import { createDatabase } from "../_support/databases.ts";
 import {

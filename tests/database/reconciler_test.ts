@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { ControlPlane, eventually } from "../../tools/testenv/mod.ts";
-import { ApiError, type KubeClient } from "../../src/runtime/kube_client.ts";
-import { CORE, type KubeObject, objectPath } from "../../src/runtime/resource.ts";
+import {
+  ApiError,
+  CORE,
+  type KubeClient,
+  type KubeObject,
+  objectPath,
+} from "../../src/runtime/client/mod.ts";
 import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
 import type { StatefulSet } from "../../src/database/statefulset.ts";
 import type { Secret } from "../../src/database/secret.ts";

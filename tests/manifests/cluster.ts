@@ -5,16 +5,17 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ApiError, type KubeClient } from "../../src/runtime/kube_client.ts";
 import {
+  ApiError,
   collectionPath,
   CORE,
+  type KubeClient,
   type KubeObject,
   objectPath,
   type ResourceType,
-} from "../../src/runtime/resource.ts";
+} from "../../src/runtime/client/mod.ts";
 import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
-import type { Lease } from "../../src/runtime/lease_lock.ts";
+import type { Lease } from "../../src/runtime/leader_election/mod.ts";
 import { type ControlPlane, eventually } from "../../tools/testenv/mod.ts";
 
 /** Any object as YAML or the API returns it; its shape depends on its kind. */

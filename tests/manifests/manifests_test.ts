@@ -13,7 +13,7 @@ import {
   wildcards,
 } from "./rbac_table.ts";
 import { Cluster, type Obj } from "./cluster.ts";
-import { objectPath } from "../../src/runtime/resource.ts";
+import { objectPath } from "../../src/runtime/client/mod.ts";
 import { DATABASE_RESOURCE } from "../../src/database/types.ts";
 
 const MANIFESTS = new URL("../../manifests/", import.meta.url).pathname;

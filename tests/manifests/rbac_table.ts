@@ -23,7 +23,7 @@ export type Table = Record<string, string[]>;
 
 /** ClusterRole `manager-role`: the Database controller, in every namespace. */
 export const MANAGER_ROLE: Table = {
-  // Informers (src/runtime/watcher.ts): list, then watch. src/database/reconciler.ts
+  // Informers (src/runtime/cache/watcher.ts): list, then watch. src/database/reconciler.ts
   // #releaseFinalizer: merge patch that drops the old course finalizer.
   "database.example.com/databases": ["list", "patch", "watch"],
   // reconciler.ts #writeStatus: merge patch of the status subresource.
@@ -51,19 +51,19 @@ export const MANAGER_ROLE: Table = {
   "/persistentvolumeclaims": ["create", "list", "patch"],
   // storage.ts allowsExpansion: GET one StorageClass.
   "storage.k8s.io/storageclasses": ["get"],
-  // src/runtime/events.ts: POST an Event, merge patch the series of a repeated one.
+  // src/runtime/controller/events.ts: POST an Event, merge patch the series of a repeated one.
   "events.k8s.io/events": ["create", "patch"],
 };
 
 /** Role `leader-election-role`, in the operator's namespace. */
 export const LEADER_ELECTION_ROLE: Table = {
-  // src/runtime/lease_lock.ts: get, create, update (PUT with resourceVersion), watch.
+  // src/runtime/leader_election/lease_lock.ts: get, create, update (PUT with resourceVersion), watch.
   "coordination.k8s.io/leases": ["create", "get", "update", "watch"],
-  // src/runtime/leader_label.ts: merge patch of the leader label on the operator's own pod.
+  // src/runtime/leader_election/leader_label.ts: merge patch of the leader label on the operator's own pod.
   "/pods": ["patch"],
 };
 
-/** ClusterRole `metrics-auth-role`: src/runtime/authenticator.ts reviews each scrape's token. */
+/** ClusterRole `metrics-auth-role`: src/runtime/serving/authenticator.ts reviews each scrape's token. */
 export const METRICS_AUTH_ROLE: Table = {
   "authentication.k8s.io/tokenreviews": ["create"],
   "authorization.k8s.io/subjectaccessreviews": ["create"],

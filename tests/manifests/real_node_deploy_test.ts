@@ -4,7 +4,7 @@
  * course's Task 4.3 metrics flow works verbatim (port-forward, token, curl).
  */
 import assert from "node:assert/strict";
-import type { Lease } from "../../src/runtime/lease_lock.ts";
+import type { Lease } from "../../src/runtime/leader_election/mod.ts";
 import { binaryPath, ControlPlane, eventually } from "../../tools/testenv/mod.ts";
 import { forwarding, mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
 import { createDatabase } from "../_support/databases.ts";

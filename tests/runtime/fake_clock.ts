@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Clock, Timer } from "../../src/runtime/clock.ts";
+import type { Clock, Timer } from "../../src/runtime/time/clock.ts";
 
 interface FakeTimer {
   at: number;

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { WorkQueue } from "../../src/runtime/work_queue.ts";
+import type { WorkQueue } from "../../src/runtime/queue/work_queue.ts";
 
 /**
  * Lets pending callbacks run, then tells whether `promise` is still unsettled.

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { ApiError, KubeClient } from "../../src/runtime/kube_client.ts";
-import type { KubeObject } from "../../src/runtime/resource.ts";
+import { ApiError, KubeClient, type KubeObject } from "../../src/runtime/client/mod.ts";
 import { ControlPlane, eventually, pinnedVersions } from "../../tools/testenv/mod.ts";
 
 interface Condition {

@@ -3,9 +3,8 @@
  *
  * @module
  */
-import { Informer } from "../../src/runtime/informer.ts";
-import type { KubeClient } from "../../src/runtime/kube_client.ts";
-import { collectionPath, CORE } from "../../src/runtime/resource.ts";
+import { Informer } from "../../src/runtime/cache/mod.ts";
+import { collectionPath, CORE, type KubeClient } from "../../src/runtime/client/mod.ts";
 import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
 import { desiredSecret, generatePassword } from "../../src/database/secret.ts";
 import { desiredService } from "../../src/database/service.ts";

@@ -11,8 +11,7 @@
  *
  * @module
  */
-import type { Connection } from "../../src/runtime/kubeconfig.ts";
-import { KubeClient } from "../../src/runtime/kube_client.ts";
+import { type Connection, KubeClient } from "../../src/runtime/client/mod.ts";
 import { binaryPath, kwokModuleDir } from "./binaries.ts";
 import {
   controllerManagerArgs,

@@ -10,8 +10,8 @@ import {
   type Certificate,
   createCertificate,
   createKeyPair,
-} from "../../src/runtime/certificates.ts";
-import type { Connection } from "../../src/runtime/kubeconfig.ts";
+} from "../../src/runtime/serving/mod.ts";
+import type { Connection } from "../../src/runtime/client/mod.ts";
 
 /** Paths of the files {@linkcode writeClusterPki} wrote. */
 export interface ClusterPki {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { KubeClient } from "../../../src/runtime/kube_client.ts";
+import type { KubeClient } from "../../../src/runtime/client/mod.ts";
 import { binaryPath } from "../binaries.ts";
 import { ManagedProcess } from "../process.ts";
 import { waitFor } from "../waiting.ts";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { KubeClient } from "../../../src/runtime/kube_client.ts";
+import type { KubeClient } from "../../../src/runtime/client/mod.ts";
 import type { ImageName } from "../images/images.ts";
 import type { ManagedProcess } from "../process.ts";
 import { waitFor } from "../waiting.ts";

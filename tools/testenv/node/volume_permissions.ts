@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { KubeClient } from "../../../src/runtime/kube_client.ts";
+import type { KubeClient } from "../../../src/runtime/client/mod.ts";
 
 /** Where kube-controller-manager's host-path provisioner puts volumes. */
 export const HOST_PATH_VOLUMES = "/tmp/hostpath_pv/";

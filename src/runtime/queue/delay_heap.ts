@@ -6,7 +6,7 @@
  */
 
 import { BinaryHeap, type HeapItem } from "./binary_heap.ts";
-import { type Clock, realClock, type Timer } from "../time/mod.ts";
+import type { Clock, Timer } from "../time/mod.ts";
 
 interface Delayed<K> extends HeapItem {
   key: K;

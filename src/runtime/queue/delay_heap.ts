@@ -23,7 +23,8 @@ interface Delayed<K> extends HeapItem {
  * @example Hold a key for a minute, then change our mind
  * ```ts
  * import assert from "node:assert/strict";
- *  *
+ * import { realClock } from "../time/mod.ts";
+ *
  * const delays = new DelayHeap<string>(realClock, (key) => console.log(key, "is due"));
  * delays.add("a", realClock.now() + 60_000, 0);
  * assert.equal(delays.size, 1);

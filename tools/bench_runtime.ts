@@ -45,25 +45,29 @@ if (import.meta.main) {
       ["managedFields stripped", stripManagedFields],
     ] as const
   ) {
-    const informer = new Informer<KubeObject>(client, CORE.configMaps, {
-      namespace: "bench",
-      transform,
-    });
-    const stop = new AbortController();
-    const syncStart = performance.now();
-    const running = informer.run(stop.signal);
-    await informer.synced;
-    const syncMs = performance.now() - syncStart;
-    const size = informer.store.size;
-    stop.abort();
-    await running;
-    // What the cache retains: heap with the objects, minus heap once they are dropped.
-    gc();
-    const withObjects = Deno.memoryUsage().heapUsed;
-    const cloneStart = performance.now();
-    for (const object of informer.store.list()) structuredClone(object);
-    const cloneMs = performance.now() - cloneStart;
-    informer.store.replace([]);
+    // The informer lives inside this function only, so returning drops its cache.
+    const sync = async () => {
+      const informer = new Informer<KubeObject>(client, CORE.configMaps, {
+        namespace: "bench",
+        transform,
+      });
+      const stop = new AbortController();
+      const syncStart = performance.now();
+      const running = informer.run(stop.signal);
+      await informer.synced;
+      const syncMs = performance.now() - syncStart;
+      const size = informer.store.size;
+      stop.abort();
+      await running;
+      // What the cache retains: heap with the objects, minus heap once they are dropped.
+      gc();
+      const withObjects = Deno.memoryUsage().heapUsed;
+      const cloneStart = performance.now();
+      for (const object of informer.store.list()) structuredClone(object);
+      const cloneMs = performance.now() - cloneStart;
+      return { syncMs, size, withObjects, cloneMs };
+    };
+    const { syncMs, size, withObjects, cloneMs } = await sync();
     gc();
     const perObject = (withObjects - Deno.memoryUsage().heapUsed) / size;
     if (label !== "warm-up") {

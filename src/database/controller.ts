@@ -43,7 +43,7 @@ export function setupDatabaseController(
   // (and their memory) out of the process.
   const owned = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` };
   const databases = manager.informer<Database>(DATABASE_RESOURCE);
-  databases.store.indexField(
+  databases.indexField(
     ENVIRONMENT_INDEX,
     (db) => (db.spec?.environment ? [db.spec.environment] : []),
   );
@@ -62,7 +62,7 @@ export function setupDatabaseController(
   });
   // The Database's pods, for what they say about failures (pod_health.ts).
   const pods = manager.informer<Pod>(CORE.pods, { ...owned, transform: projectPod });
-  pods.store.indexField(DATABASE_POD_INDEX, databaseOfPod);
+  pods.indexField(DATABASE_POD_INDEX, databaseOfPod);
   const reconciler = new DatabaseReconciler({
     client: manager.client,
     databases,

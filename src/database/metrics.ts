@@ -13,7 +13,7 @@
  */
 import client from "prom-client";
 import type { Reconciler } from "../runtime/controller/mod.ts";
-import type { Store } from "../runtime/cache/mod.ts";
+import type { ReadonlyStore } from "../runtime/cache/mod.ts";
 import { type Database, PHASES } from "./types.ts";
 
 /** Values of the `result` label. */
@@ -25,7 +25,7 @@ export class DatabaseMetrics {
   readonly #duration;
 
   /** `databases` is read on every scrape. */
-  constructor(registry: client.Registry, databases: Store<Database>) {
+  constructor(registry: client.Registry, databases: ReadonlyStore<Database>) {
     const registers = [registry];
     this.#reconciles = new client.Counter({
       name: "database_reconcile_total",

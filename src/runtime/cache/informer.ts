@@ -1,6 +1,6 @@
 /**
- * Keeps a {@linkcode Store} equal to the server's state of one resource type and tells
- * subscribers what changed (client-go's SharedIndexInformer, kube-rs's reflector).
+ * Keeps a store equal to the server's state of one resource type and tells subscribers what
+ * changed (client-go's SharedIndexInformer, kube-rs's reflector).
  *
  * Guarantees:
  * - After a relist (first start, 410 Gone), the store's content is swapped at once for the fresh
@@ -9,20 +9,27 @@
  * - An event whose resourceVersion equals the cached one is not passed on.
  * - Only events from the very first list are marked `initial`, so controllers can enqueue
  *   them at low priority; differences found by a later relist are real changes.
+ * - Failed lists and watches are retried with a backoff that grows from 0.8 s to 30 s and only
+ *   falls back after 2 minutes without a failure (see `Backoff`).
+ * - User code cannot stop it: a transform, index function or subscriber (a controller's
+ *   predicate included) that throws is logged and counted in {@linkcode Informer.handlerErrors}
+ *   (`informer_handler_errors_total`), and the informer goes on. An object whose transform
+ *   threw is cached as received, so the cache stays complete.
+ * - Readers get {@linkcode Informer.store}, a read-only view; only the informer writes.
  *
  * @module
  */
-import { Backoff, withBackoff } from "../time/mod.ts";
-import {
-  ApiError,
-  type KubeClient,
-  type KubeObject,
-  objectKey,
-  type ResourceType,
-} from "../client/mod.ts";
+import { Backoff, type BackoffOptions, type Clock, realClock, withBackoff } from "../time/mod.ts";
+import { ApiError, type KubeObject, objectKey, type ResourceType } from "../client/mod.ts";
 import type { Logger } from "../observability/mod.ts";
-import { Store } from "./store.ts";
-import { watcher, type WatcherOptions } from "./watcher.ts";
+import { type IndexFunc, type ReadonlyStore, Store } from "./store.ts";
+import { applyWatcherEvent, type StoreWriter, storeWriter } from "./reflector.ts";
+import {
+  type ListWatchClient,
+  watcher,
+  type WatcherEvent,
+  type WatcherOptions,
+} from "./watcher.ts";
 
 /** A change seen by an informer. */
 export interface InformerEvent<T> {
@@ -42,7 +49,12 @@ export interface InformerOptions<T> extends WatcherOptions {
    */
   transform?: (object: T) => T;
   logger?: Logger;
+  /** How failed lists and watches are retried; its clock defaults to `clock`. */
+  backoff?: BackoffOptions;
 }
+
+/** Where user code given to an informer failed. */
+export type HandlerStage = "transform" | "index" | "subscriber";
 
 /** Removes `metadata.managedFields`; the operator never reads them. */
 export function stripManagedFields<T extends KubeObject>(object: T): T {
@@ -54,20 +66,32 @@ export function stripManagedFields<T extends KubeObject>(object: T): T {
 
 /** One resource type's cache, fed by a list-watch. Constructing it starts nothing. */
 export class Informer<T extends KubeObject> {
-  readonly store: Store<T> = new Store<T>();
+  /** The cache, read-only: the informer alone writes it. */
+  readonly store: ReadonlyStore<T>;
+  readonly #writer: StoreWriter<T>;
   readonly #subscribers = new Set<(event: InformerEvent<T>) => void>();
   readonly #transform: (object: T) => T;
+  readonly #clock: Clock;
+  readonly #log: Logger | undefined;
   readonly #synced: Promise<void>;
+  readonly #errors: Record<HandlerStage, number> = { transform: 0, index: 0, subscriber: 0 };
   #markSynced!: () => void;
-  #hasSynced = false;
   #lastEventAt = 0;
 
   constructor(
-    readonly client: KubeClient,
+    readonly client: ListWatchClient,
     readonly type: ResourceType,
     readonly options: InformerOptions<T> = {},
   ) {
     this.#transform = options.transform ?? stripManagedFields;
+    this.#clock = options.clock ?? realClock;
+    this.#log = options.logger?.child({ resource: type.plural });
+    const store = new Store<T>({
+      onIndexError: (error, index, object) =>
+        this.#failed("index", error, { index, key: objectKey(object) }),
+    });
+    this.#writer = storeWriter(store);
+    this.store = store.readonly();
     this.#synced = new Promise((resolve) => (this.#markSynced = resolve));
   }
 
@@ -77,12 +101,26 @@ export class Informer<T extends KubeObject> {
   }
 
   get hasSynced(): boolean {
-    return this.#hasSynced;
+    return this.#writer.synced;
   }
 
-  /** When the last list or watch event (bookmarks included) arrived, in ms since the epoch. */
+  /** When the last list or watch event (bookmarks included) arrived, in the clock's ms. */
   get lastEventAt(): number {
     return this.#lastEventAt;
+  }
+
+  /** How many times each kind of user code has thrown so far. */
+  get handlerErrors(): Readonly<Record<HandlerStage, number>> {
+    return this.#errors;
+  }
+
+  /**
+   * Adds an index to the cache, such as one on `spec.environment`; objects already cached are
+   * indexed at once. An index function that throws leaves that object out of the index.
+   * @throws {Error} when an index of that name exists.
+   */
+  indexField(name: string, func: IndexFunc<T>): void {
+    this.#writer.store.indexField(name, func);
   }
 
   /** Calls `handler` synchronously for every change; returns an unsubscribe function. */
@@ -93,64 +131,57 @@ export class Informer<T extends KubeObject> {
 
   /** Runs the list-watch until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    const log = this.options.logger?.child({ resource: this.type.plural });
-    let pending: T[] = [];
     const events = withBackoff(
       watcher<T>(this.client, this.type, signal, this.options),
-      new Backoff(),
+      new Backoff({ clock: this.#clock, ...this.options.backoff }),
       signal,
     );
     for await (const event of events) {
-      if (event.type !== "error") this.#lastEventAt = Date.now();
-      switch (event.type) {
-        case "init":
-          pending = [];
-          break;
-        case "initApply":
-          pending.push(this.#transform(event.object));
-          break;
-        case "initDone": {
-          const initial = !this.#hasSynced;
-          const diff = this.store.replace(pending);
-          pending = [];
-          for (const object of diff.added) this.#emit({ type: "added", object, initial });
-          for (const { old, object } of diff.updated) {
-            this.#emit({ type: "updated", object, old, initial });
-          }
-          for (const object of diff.deleted) this.#emit({ type: "deleted", object, initial });
-          if (initial) {
-            this.#hasSynced = true;
-            this.#markSynced();
-            log?.debug("Cache synced", { objects: this.store.size });
-          }
-          break;
-        }
-        case "apply": {
-          const object = this.#transform(event.object);
-          const cached = this.store.get(objectKey(object));
-          if (cached?.metadata.resourceVersion === object.metadata.resourceVersion) break;
-          const old = this.store.upsert(object);
-          this.#emit({ type: old ? "updated" : "added", object, old, initial: false });
-          break;
-        }
-        case "delete": {
-          const old = this.store.delete(objectKey(event.object));
-          this.#emit({ type: "deleted", object: old ?? event.object, initial: false });
-          break;
-        }
-        case "error":
-          log?.warn("Watch interrupted; resuming", {
-            error: event.error,
-            ...(event.error instanceof ApiError
-              ? { code: event.error.code, reason: event.error.reason }
-              : {}),
-          });
-          break;
+      if (event.type === "error") {
+        this.#log?.warn("Watch interrupted; resuming", {
+          error: event.error,
+          ...(event.error instanceof ApiError
+            ? { code: event.error.code, reason: event.error.reason }
+            : {}),
+        });
+        continue;
+      }
+      this.#lastEventAt = this.#clock.now();
+      const wasSynced = this.#writer.synced;
+      for (const change of applyWatcherEvent(this.#writer, this.#transformed(event))) {
+        this.#emit(change);
+      }
+      if (!wasSynced && this.#writer.synced) {
+        this.#markSynced();
+        this.#log?.debug("Cache synced", { objects: this.store.size });
       }
     }
   }
 
+  /** The event with its object transformed; as received when the transform throws. */
+  #transformed(event: WatcherEvent<T>): WatcherEvent<T> {
+    if (event.type !== "initApply" && event.type !== "apply") return event;
+    try {
+      return { type: event.type, object: this.#transform(event.object) };
+    } catch (error) {
+      this.#failed("transform", error, { key: objectKey(event.object) });
+      return event;
+    }
+  }
+
   #emit(event: InformerEvent<T>): void {
-    for (const subscriber of this.#subscribers) subscriber(event);
+    for (const subscriber of this.#subscribers) {
+      try {
+        subscriber(event);
+      } catch (error) {
+        this.#failed("subscriber", error, { event: event.type, key: objectKey(event.object) });
+      }
+    }
+  }
+
+  #failed(stage: HandlerStage, error: unknown, details: Record<string, unknown>): void {
+    this.#errors[stage]++;
+    const what = { transform: "transform", index: "index function", subscriber: "subscriber" };
+    this.#log?.error(`Informer ${what[stage]} threw; carrying on`, { error, stage, ...details });
   }
 }

@@ -6,6 +6,11 @@
  * - Objects are deep-frozen when they enter the store, so readers share them safely without
  *   copies; a caller that wants to change one must copy it first (`structuredClone`).
  *
+ * - An index function that throws leaves that object out of that index only; the store stays
+ *   consistent and the error goes to `onIndexError` (thrown once the change is done, without one).
+ * - Readers get a {@linkcode ReadonlyStore}: the informer keeps the writer (kube-rs's reflector
+ *   `Writer` and `Store`), so a reconciler cannot put into the cache what the server does not have.
+ *
  * Built-in indexes: `namespace` and `owner` (the UID of the controller owner reference).
  *
  * @module
@@ -30,14 +35,40 @@ export interface ReplaceResult<T> {
   deleted: T[];
 }
 
+/** What reconcilers and controllers read of a cache: no writes. */
+export interface ReadonlyStore<T extends KubeObject> {
+  /** Number of cached objects. */
+  readonly size: number;
+  /** One object by key (`namespace/name`). */
+  get(key: string): T | undefined;
+  /** All objects, those of one namespace, or those an index maps to one value. */
+  list(options?: ListOptions): T[];
+  /** The keys an index maps to `value`. */
+  keysByIndex(index: string, value: string): string[];
+}
+
+/** Told about an index function that threw on `object`; the object is left out of `index`. */
+export type IndexErrorHandler<T> = (error: unknown, index: string, object: T) => void;
+
+/** Options for {@linkcode Store}. */
+export interface StoreOptions<T> {
+  /** Receives index function failures. @default none: the change completes, then the error is thrown */
+  onIndexError?: IndexErrorHandler<T>;
+}
+
 /** An indexed, read-mostly map of frozen objects. */
-export class Store<T extends KubeObject> {
+export class Store<T extends KubeObject> implements ReadonlyStore<T> {
   readonly #objects = new Map<string, T>();
   readonly #indexFuncs = new Map<string, IndexFunc<T>>();
   /** index name → index value → keys */
   readonly #indexes = new Map<string, Map<string, Set<string>>>();
+  readonly #onIndexError: IndexErrorHandler<T> | undefined;
+  /** Index failures of the change in progress, reported once it is complete. */
+  #failures: { error: unknown; index: string; object: T }[] = [];
+  #view?: ReadonlyStore<T>;
 
-  constructor() {
+  constructor(options: StoreOptions<T> = {}) {
+    this.#onIndexError = options.onIndexError;
     this.indexField(NAMESPACE_INDEX, (o) => (o.metadata.namespace ? [o.metadata.namespace] : []));
     this.indexField(OWNER_INDEX, (o) => {
       const owner = controllerOf(o);
@@ -54,6 +85,22 @@ export class Store<T extends KubeObject> {
     this.#indexFuncs.set(name, func);
     this.#indexes.set(name, new Map());
     for (const [key, object] of this.#objects) this.#addToIndex(name, func, key, object);
+    this.#report();
+  }
+
+  /** A view of this store that can only read, for handing out. */
+  readonly(): ReadonlyStore<T> {
+    if (this.#view) return this.#view;
+    // Delegates rather than exposing `this`, so a cast cannot turn a reader into a writer.
+    const size = () => this.size;
+    return this.#view = Object.freeze({
+      get size() {
+        return size();
+      },
+      get: (key: string) => this.get(key),
+      list: (options?: ListOptions) => this.list(options),
+      keysByIndex: (index: string, value: string) => this.keysByIndex(index, value),
+    });
   }
 
   /** Number of cached objects. */
@@ -83,6 +130,12 @@ export class Store<T extends KubeObject> {
 
   /** Inserts or replaces an object; returns the one it replaced. */
   upsert(object: T): T | undefined {
+    const old = this.#upsert(object);
+    this.#report();
+    return old;
+  }
+
+  #upsert(object: T): T | undefined {
     const key = objectKey(object);
     const old = this.#objects.get(key);
     if (old) this.#unindex(key, old);
@@ -94,6 +147,12 @@ export class Store<T extends KubeObject> {
 
   /** Removes an object by key; returns it. */
   delete(key: string): T | undefined {
+    const old = this.#delete(key);
+    this.#report();
+    return old;
+  }
+
+  #delete(key: string): T | undefined {
     const old = this.#objects.get(key);
     if (!old) return undefined;
     this.#unindex(key, old);
@@ -108,15 +167,16 @@ export class Store<T extends KubeObject> {
     for (const object of objects) {
       const key = objectKey(object);
       seen.add(key);
-      const old = this.upsert(object);
+      const old = this.#upsert(object);
       if (!old) result.added.push(object);
       else if (old.metadata.resourceVersion !== object.metadata.resourceVersion) {
         result.updated.push({ old, object });
       }
     }
     for (const key of [...this.#objects.keys()]) {
-      if (!seen.has(key)) result.deleted.push(this.delete(key)!);
+      if (!seen.has(key)) result.deleted.push(this.#delete(key)!);
     }
+    this.#report();
     return result;
   }
 
@@ -126,7 +186,14 @@ export class Store<T extends KubeObject> {
 
   #addToIndex(name: string, func: IndexFunc<T>, key: string, object: T): void {
     const values = this.#indexes.get(name)!;
-    for (const value of func(object)) {
+    let computed: string[];
+    try {
+      computed = func(object);
+    } catch (error) {
+      this.#failures.push({ error, index: name, object });
+      return;
+    }
+    for (const value of computed) {
       let keys = values.get(value);
       if (!keys) values.set(value, keys = new Set());
       keys.add(key);
@@ -136,12 +203,33 @@ export class Store<T extends KubeObject> {
   #unindex(key: string, object: T): void {
     for (const [name, func] of this.#indexFuncs) {
       const values = this.#indexes.get(name)!;
-      for (const value of func(object)) {
+      let computed: string[];
+      try {
+        computed = func(object);
+      } catch {
+        // Not knowing where the key went (the function may have worked when the object came
+        // in), look for it under every value: slow, but only on this error path. The object's
+        // failure was reported when it came in; an impure function's is not reported twice.
+        computed = [...values.keys()];
+      }
+      for (const value of computed) {
         const keys = values.get(value);
         keys?.delete(key);
         if (keys?.size === 0) values.delete(value);
       }
     }
+  }
+
+  /** Hands the index failures of the change just completed to the handler, or throws. */
+  #report(): void {
+    if (this.#failures.length === 0) return;
+    const failures = this.#failures;
+    this.#failures = [];
+    if (!this.#onIndexError) {
+      const { error, index, object } = failures[0]!;
+      throw new Error(`Index ${index} failed on ${objectKey(object)}: ${error}`, { cause: error });
+    }
+    for (const { error, index, object } of failures) this.#onIndexError(error, index, object);
   }
 }
 

@@ -21,6 +21,7 @@
 import { type Credentials, credentialsFor, type CredentialSource } from "./credentials.ts";
 import type { Connection } from "./kubeconfig.ts";
 import { HttpTransport } from "./http_transport.ts";
+import { checkMaxLineBytes, LineSplitter, WatchLineTooLongError } from "./watch_lines.ts";
 import { TokenBucket } from "../time/mod.ts";
 
 /** Receives one call per finished request (HTTP status as text, or `<error>`). */
@@ -38,6 +39,11 @@ export interface KubeClientOptions {
   observer?: RequestObserver;
   /** Longest wait for the answer to a request that is not a watch. @default 30_000 */
   timeoutMs?: number;
+  /**
+   * Longest watch event (one line of the stream) accepted, in bytes; a longer one fails the
+   * watch with an `ApiError` of reason `WatchLineTooLong`. @default 64 MiB
+   */
+  maxWatchLineBytes?: number;
 }
 
 /** Query parameters; `undefined` values are left out. */
@@ -102,6 +108,7 @@ export class KubeClient {
   readonly #userAgent: string;
   readonly #host: string;
   readonly #timeoutMs: number;
+  readonly #maxWatchLineBytes: number | undefined;
 
   constructor(connection: Connection, options: KubeClientOptions = {}) {
     this.#connection = connection;
@@ -118,6 +125,7 @@ export class KubeClient {
     this.#userAgent = options.userAgent ?? "postgres-operator";
     this.#host = new URL(connection.server).host;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#maxWatchLineBytes = checkMaxLineBytes(options.maxWatchLineBytes);
   }
 
   /** The connection this client uses. */
@@ -148,34 +156,37 @@ export class KubeClient {
   /**
    * Opens a watch and yields its events until the server ends the stream or `signal` aborts.
    * The caller owns reconnecting; an abort ends the iteration quietly.
-   * @throws {ApiError} when the watch cannot be opened or the stream breaks.
+   * @throws {ApiError} when the watch cannot be opened or the stream breaks (reason
+   * `WatchLineTooLong` for an event longer than `maxWatchLineBytes`).
    */
   async *watch(path: string, query: Query, signal: AbortSignal): AsyncGenerator<RawWatchEvent> {
     const response = await this.#send("GET", path, { query: { ...query, watch: true }, signal });
     const body = response.body;
     if (!body) return;
-    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    const reader = body.getReader();
     // An abort does not always reach a read already waiting on a quiet stream: race it.
     const aborted = new Promise<never>((_, reject) => {
       if (signal.aborted) reject(signal.reason);
       signal.addEventListener("abort", () => reject(signal.reason), { once: true });
     });
     aborted.catch(() => {});
-    let buffered = "";
+    // Linear in the stream's length however an event is cut into chunks (see watch_lines.ts).
+    const lines = new LineSplitter(this.#maxWatchLineBytes);
     try {
       while (true) {
         const { done, value } = await Promise.race([reader.read(), aborted]);
         if (done) return;
-        buffered += value;
-        let newline: number;
-        while ((newline = buffered.indexOf("\n")) >= 0) {
-          const line = buffered.slice(0, newline);
-          buffered = buffered.slice(newline + 1);
+        for (const line of lines.push(value)) {
           if (line.trim()) yield JSON.parse(line) as RawWatchEvent;
         }
       }
     } catch (error) {
       if (signal.aborted) return;
+      if (error instanceof WatchLineTooLongError) {
+        throw new ApiError(0, "WatchLineTooLong", `Watch ${path}: ${error.message}`, undefined, {
+          cause: error,
+        });
+      }
       throw new ApiError(0, "StreamError", `Watch ${path} broke: ${error}`, undefined, {
         cause: error,
       });

@@ -173,8 +173,8 @@ export class LeaderElector {
           this.#log.warn("Failed to acquire leader lease", { error });
         }
         const waitMs = this.#retryMs * (1 + Math.random() * JITTER_FACTOR);
-        // Returns at once if the Lease was released during the attempt.
-        await delay(waitMs, AbortSignal.any([signal, this.#wakeUp.signal]));
+        // Ends at once if the Lease was released during the attempt (or on stop: the loop checks).
+        await delay(waitMs, AbortSignal.any([signal, this.#wakeUp.signal])).catch(() => {});
         this.#wakeUp = new AbortController();
       }
       return false;
@@ -190,7 +190,8 @@ export class LeaderElector {
     while (true) {
       const deadline = this.#renewedAt + this.#renewDeadlineMs;
       // After a failure, never sleep past the deadline: the loss must be reported on time.
-      await delay(Math.max(0, Math.min(this.#retryMs, deadline - performance.now())), signal);
+      await delay(Math.max(0, Math.min(this.#retryMs, deadline - performance.now())), signal)
+        .catch(() => {});
       if (signal.aborted) return undefined;
       const remainingMs = deadline - performance.now();
       if (remainingMs <= 0) {
@@ -264,7 +265,7 @@ export class LeaderElector {
       } catch (error) {
         if (!signal.aborted) this.#log.debug("Lease watch failed", { error });
       }
-      await delay(this.#retryMs, signal);
+      await delay(this.#retryMs, signal).catch(() => {}); // an abort ends the loop
     }
   }
 

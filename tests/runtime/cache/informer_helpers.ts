@@ -6,7 +6,7 @@ import {
   type KubeObject,
   type ResourceType,
 } from "../../../src/runtime/client/resource.ts";
-import type { Store } from "../../../src/runtime/cache/store.ts";
+import type { ReadonlyStore } from "../../../src/runtime/cache/store.ts";
 import { parallel } from "../../_support/cluster.ts";
 
 const configMaps = CORE.configMaps;
@@ -22,7 +22,7 @@ export async function freshState(
 }
 
 /** name → resourceVersion of what a store holds. */
-export function storeState(store: Store<KubeObject>): Map<string, string> {
+export function storeState(store: ReadonlyStore<KubeObject>): Map<string, string> {
   return new Map(store.list().map((o) => [o.metadata.name!, o.metadata.resourceVersion!]));
 }
 

@@ -151,7 +151,7 @@ Deno.test("Informer keeps its cache equal to the API server's state", async (t) 
         });
       });
       const informer = new Informer<ConfigMap>(client, configMaps, { namespace: ns });
-      informer.store.indexField(
+      informer.indexField(
         "environment",
         (o) => o.data?.environment ? [o.data.environment] : [],
       );

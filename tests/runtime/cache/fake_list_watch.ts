@@ -1,15 +1,13 @@
 /**
  * A narrow stand-in for the API server as the watcher and informer see it
  * (`ListWatchClient`): paged lists with continue tokens, watches the test feeds, and fault
- * injection on any call. Plus a {@linkcode FakeClock} that tells the test when a timer is armed,
- * so tests advance virtual time exactly when the code under test waits.
+ * injection on any call.
  *
  * @module
  */
 import { ApiError, type Query, type RawWatchEvent } from "../../../src/runtime/client/mod.ts";
 import type { ListWatchClient } from "../../../src/runtime/cache/mod.ts";
-import type { Timer } from "../../../src/runtime/time/mod.ts";
-import { FakeClock } from "../fake_clock.ts";
+export { TimerClock } from "../timer_clock.ts";
 
 /** A ConfigMap-like object. */
 export interface Item {
@@ -194,32 +192,5 @@ export class FakeListWatch implements ListWatchClient {
     this.#waiters = [];
     for (const wake of waiters) wake();
     return error;
-  }
-}
-
-/** A {@linkcode FakeClock} that tells the test about each timer as it is armed. */
-export class TimerClock extends FakeClock {
-  /** Delays of the timers armed so far, in order. */
-  readonly armed: number[] = [];
-  #seen = 0;
-  #waiters: (() => void)[] = [];
-
-  override setTimer(delayMs: number, fn: () => void): Timer {
-    this.armed.push(delayMs);
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
-    return super.setTimer(delayMs, fn);
-  }
-
-  /** The delay of the next timer armed (after those returned before) that `matches`. */
-  async nextTimer(matches: (delayMs: number) => boolean = () => true): Promise<number> {
-    while (true) {
-      while (this.#seen < this.armed.length) {
-        const delayMs = this.armed[this.#seen++]!;
-        if (matches(delayMs)) return delayMs;
-      }
-      await new Promise<void>((r) => this.#waiters.push(r));
-    }
   }
 }

@@ -98,3 +98,53 @@ Deno.test("Store hands out deep-frozen objects that callers cannot corrupt", () 
   }, TypeError);
   assert.equal(store.list({ index: NAMESPACE_INDEX, value: "a" })[0]?.spec.environment, "prod");
 });
+
+Deno.test("Store leaves an object out of an index whose function throws, and stays consistent", () => {
+  const failures: string[] = [];
+  const store = new Store<Thing>({
+    onIndexError: (error, index, object) =>
+      failures.push(`${index} ${object.metadata.name}: ${(error as Error).message}`),
+  });
+  let broken = true;
+  store.indexField("env", (t) => {
+    if (broken && t.metadata.name === "2") throw new Error("no env");
+    return t.spec.environment ? [t.spec.environment] : [];
+  });
+  store.upsert(thing("a", "1", "1", "prod"));
+  store.upsert(thing("a", "2", "1", "prod"));
+  assert.deepEqual(failures, ["env 2: no env"]);
+  assert.deepEqual(store.keysByIndex("env", "prod"), ["a/1"]);
+  assert.equal(store.size, 2);
+  // Indexed while the function worked, removed while it throws: no stale key is left behind.
+  broken = false;
+  store.upsert(thing("a", "2", "2", "prod"));
+  broken = true;
+  store.delete("a/2");
+  assert.deepEqual(store.keysByIndex("env", "prod"), ["a/1"]);
+});
+
+Deno.test("Store without an index error handler throws after completing the change", () => {
+  const store = new Store<Thing>();
+  store.indexField("env", () => {
+    throw new Error("no env");
+  });
+  assert.throws(
+    () => store.upsert(thing("a", "1", "1")),
+    /Index env failed on a\/1: Error: no env/,
+  );
+  assert.equal(store.get("a/1")?.metadata.resourceVersion, "1");
+});
+
+Deno.test("Store.readonly() reads the same content and offers no way to write", () => {
+  const store = new Store<Thing>();
+  const view = store.readonly();
+  store.upsert(thing("a", "1", "1"));
+  assert.equal(view.size, 1);
+  assert.equal(view.get("a/1"), store.get("a/1"));
+  assert.deepEqual(view.list({ namespace: "a" }), store.list({ namespace: "a" }));
+  assert.deepEqual(view.keysByIndex(NAMESPACE_INDEX, "a"), ["a/1"]);
+  for (const write of ["upsert", "delete", "replace", "indexField"]) {
+    assert.equal(write in view, false, `no ${write}`);
+  }
+  assert.ok(Object.isFrozen(view));
+});

@@ -75,7 +75,7 @@ Deno.test("Informer ends equal to a fresh list after a relist whose second page 
   api.put("cm-3", { changed: "yes" });
   api.put("late");
   const relistFrom = api.calls.length;
-  api.fault = (call, index) =>
+  api.fault = (_call, index) =>
     index === relistFrom + 1 ? new ApiError(0, "Timeout", "GET: no answer in 30000 ms") : undefined;
   watch.stream.send("ERROR", { kind: "Status", code: 410, reason: "Expired" });
   await t.backOff(); // after the 410

@@ -6,7 +6,7 @@
  * @module
  */
 import { ApiError, type Query, type RawWatchEvent } from "../../../src/runtime/client/mod.ts";
-import type { ListWatchClient } from "../../../src/runtime/cache/mod.ts";
+import type { ListWatchClient } from "../../../src/runtime/cache/watcher.ts";
 export { TimerClock } from "../timer_clock.ts";
 
 /** A ConfigMap-like object. */

@@ -5,7 +5,6 @@
  * - `list({ index, value })` costs time proportional to the matches, not to the cache size.
  * - Objects are deep-frozen when they enter the store, so readers share them safely without
  *   copies; a caller that wants to change one must copy it first (`structuredClone`).
- *
  * - An index function that throws leaves that object out of that index only; the store stays
  *   consistent and the error goes to `onIndexError` (thrown once the change is done, without one).
  * - Readers get a {@linkcode ReadonlyStore}: the informer keeps the writer (kube-rs's reflector
@@ -207,9 +206,9 @@ export class Store<T extends KubeObject> implements ReadonlyStore<T> {
       try {
         computed = func(object);
       } catch {
-        // Not knowing where the key went (the function may have worked when the object came
-        // in), look for it under every value: slow, but only on this error path. The object's
-        // failure was reported when it came in; an impure function's is not reported twice.
+        // The function may have worked when the object came in, so the key may be anywhere:
+        // look under every value (slow, but only on this error path). Its failure was already
+        // reported when the object came in, unless the function is impure.
         computed = [...values.keys()];
       }
       for (const value of computed) {

@@ -73,12 +73,6 @@ export class Backoff {
     this.#healthySince = now + ms;
     return ms;
   }
-
-  /** Starts the next delay from `initialMs` at once, whatever the healthy period. */
-  reset(): void {
-    this.#attempt = 0;
-    this.#healthySince = undefined;
-  }
 }
 
 /**

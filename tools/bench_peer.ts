@@ -20,7 +20,7 @@ import { FAST_CONTROL_PLANE } from "./loadtest.ts";
 import { writeReadyChart } from "./load/chart.ts";
 import { memoryMiB } from "./load/proc_stats.ts";
 import { scrape, sumBy } from "./load/prometheus.ts";
-import { createAndAwaitReady, deleteNamespace, percentile } from "./load/workload.ts";
+import { createAndAwaitReady, deleteNamespace } from "./load/workload.ts";
 import { ControlPlane, eventually, startOperator, startPeerOperator } from "./testenv/mod.ts";
 import type { OperatorProcess } from "./testenv/operator.ts";
 
@@ -110,7 +110,14 @@ export async function runPeerBench(o: PeerBenchOptions): Promise<PeerBenchReport
     }
   }
   const of = (kind: OperatorKind) => runs.filter((r) => r.operator === kind);
-  const median = (values: number[]) => round(percentile(values, 50));
+  const median = (values: number[]) => {
+    // The mean of the middle two for an even count (ABBA gives each operator two runs).
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length / 2;
+    return round(
+      Number.isInteger(mid) ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[Math.floor(mid)]!,
+    );
+  };
   const ours = of("ours");
   const peer = of("peer");
   const oursMedian = median(ours.map((r) => r.allReadySeconds));

@@ -1,13 +1,15 @@
 /**
  * `deno task bench`: the floor and the operator's load test back to back for N = 50 and
  * N = 1,000, each on a fresh `cluster` control plane with client rate limits off for both, and
- * the ratio operator / floor (target at N = 1,000: at most 1.25).
+ * the ratio operator / floor (target at N = 1,000: at most 1.25). For each N it writes a chart of
+ * Ready Databases over time for both (`--chart`, `{count}` standing for N).
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { runFloor } from "./bench_floor.ts";
 import { runLoadtest } from "./loadtest.ts";
+import { writeReadyChart } from "./load/chart.ts";
 
 if (import.meta.main) {
   const { values } = parseArgs({
@@ -17,6 +19,7 @@ if (import.meta.main) {
       concurrency: { type: "string", default: "50" },
       "max-concurrent-reconciles": { type: "string", default: "2" },
       "steady-seconds": { type: "string", default: "60" },
+      chart: { type: "string", default: "docs/perf/bench-{count}.svg" },
     },
   });
   const rows = [];
@@ -38,7 +41,20 @@ if (import.meta.main) {
       timeoutSeconds: 1800,
     });
     const ratio = (operator.allReadySeconds as number) / floor.allReadySeconds;
-    rows.push({ count, floor, operator, ratio: Math.round(ratio * 100) / 100 });
+    const { readySeconds: floorSeries, ...floorReport } = floor;
+    const { readySeconds: oursSeries, ...operatorReport } = operator;
+    const chart = values.chart!.replaceAll("{count}", String(count));
+    await writeReadyChart(chart, [
+      { name: "floor", seconds: floorSeries },
+      { name: "ours", seconds: oursSeries as number[] },
+    ], `Databases Ready over time, N=${count}, ${values["max-concurrent-reconciles"]} workers`);
+    console.error(`chart: ${chart}`);
+    rows.push({
+      count,
+      floor: floorReport,
+      operator: operatorReport,
+      ratio: Math.round(ratio * 100) / 100,
+    });
     console.error(
       `N=${count}: floor ${floor.allReadySeconds} s, operator ${operator.allReadySeconds} s, ` +
         `ratio ${ratio.toFixed(2)} (target <= 1.25 at N=1000)`,

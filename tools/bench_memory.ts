@@ -2,12 +2,15 @@
  * `deno task bench:memory`: the operator's memory with 10,000 Databases and their 30,000 owned
  * objects in its caches (target: at most 150 MB RSS). The objects are written directly (the same
  * ones the operator makes) on an `apiserver`-mode control plane, then the operator process starts
- * over them, syncs its caches and settles; its RSS is read from /proc.
+ * over them, syncs its caches and settles; its RSS is read from /proc. Then, unless `--no-peer`,
+ * the same for the controller-runtime peer (`tools/controlplane/peer`) over the same objects,
+ * after our operator has stopped.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { ControlPlane, eventually, startOperator } from "./testenv/mod.ts";
+import { ControlPlane, eventually, startOperator, startPeerOperator } from "./testenv/mod.ts";
+import type { OperatorProcess } from "./testenv/operator.ts";
 import { memoryMiB } from "./load/proc_stats.ts";
 import { scrape, sumBy } from "./load/prometheus.ts";
 import { writeDatabaseAndObjects } from "./load/workload.ts";
@@ -15,7 +18,10 @@ import { writeDatabaseAndObjects } from "./load/workload.ts";
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { count: { type: "string", default: "10000" } },
+    options: {
+      count: { type: "string", default: "10000" },
+      "no-peer": { type: "boolean", default: false },
+    },
   });
   const count = Number(values.count);
   await using plane = await ControlPlane.start();
@@ -32,12 +38,32 @@ if (import.meta.main) {
   console.error(
     `wrote ${count * 4} objects in ${((performance.now() - started) / 1000).toFixed(0)} s`,
   );
+  const ours = await measure(
+    count,
+    () =>
+      startOperator(plane, [
+        "--metrics-secure=false",
+        "--kube-api-qps=0",
+        "--max-concurrent-reconciles=8",
+      ]),
+  );
+  console.log(JSON.stringify({ operator: "ours", databases: count, ...ours }));
+  if (!values["no-peer"]) {
+    const peer = await measure(
+      count,
+      () => startPeerOperator(plane, ["--max-concurrent-reconciles=8"]),
+    );
+    console.log(JSON.stringify({ operator: "peer", databases: count, ...peer }));
+  }
+}
+
+/**
+ * Starts an operator over the written objects, waits until it has synced and reconciled every
+ * Database, reads its memory, and stops it.
+ */
+async function measure(count: number, start: () => Promise<OperatorProcess>) {
   const opStarted = performance.now();
-  await using operator = await startOperator(plane, [
-    "--metrics-secure=false",
-    "--kube-api-qps=0",
-    "--max-concurrent-reconciles=8",
-  ]);
+  await using operator = await start();
   await operator.ready(300_000);
   const syncedSeconds = (performance.now() - opStarted) / 1000;
   const url = `http://127.0.0.1:${operator.metricsPort}/metrics`;
@@ -53,14 +79,13 @@ if (import.meta.main) {
     { intervalMs: 3_000, timeoutMs: 900_000 },
   );
   const memory = memoryMiB(operator.process.pid);
-  const cached = sumBy(await scrape(url), "informer_cached_objects").get("") ?? 0;
-  console.log(JSON.stringify({
-    databases: count,
-    cachedObjects: cached,
+  const cached = sumBy(await scrape(url), "informer_cached_objects").get("");
+  return {
+    ...(cached !== undefined ? { cachedObjects: cached } : {}),
     processStartToCachesSyncedSeconds: Math.round(syncedSeconds * 100) / 100,
     reconciles: last,
     rssMiB: Math.round(memory.current),
     peakRssMiB: Math.round(memory.peak),
     rssMB: Math.round((memory.current * 1048576) / 1e6),
-  }));
+  };
 }

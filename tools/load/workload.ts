@@ -4,7 +4,8 @@
  * @module
  */
 import { Informer } from "../../src/runtime/cache/mod.ts";
-import { collectionPath, CORE, type KubeClient } from "../../src/runtime/client/mod.ts";
+import { ApiError, collectionPath, CORE, type KubeClient } from "../../src/runtime/client/mod.ts";
+import { eventually } from "../testenv/eventually.ts";
 import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
 import { desiredSecret, generatePassword } from "../../src/database/secret.ts";
 import { desiredService } from "../../src/database/service.ts";
@@ -103,6 +104,14 @@ export class ReadyTracker {
     });
   }
 
+  /**
+   * The time series of the run: seconds from `since` (a `performance.now()` value, such as the
+   * first create) to each Database's turning Ready, in order.
+   */
+  readySeconds(since: number): number[] {
+    return [...this.readyAt.values()].map((t) => (t - since) / 1000).sort((a, b) => a - b);
+  }
+
   /** One progress line: N/total Ready, rate and ETA. */
   progress(): string {
     const seconds = (performance.now() - this.#started) / 1000;
@@ -163,4 +172,72 @@ export async function withTimeout<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** What {@linkcode createAndAwaitReady} saw. */
+export interface Wave {
+  /** `performance.now()` just before the first create. */
+  started: number;
+  /** `performance.now()` once every create was answered. */
+  created: number;
+  /** When each Database's create was answered. */
+  createdAt: Map<string, number>;
+  /** The tracker, whose `readyAt` holds when each turned Ready. */
+  tracker: ReadyTracker;
+}
+
+/**
+ * Creates `names` in `namespace` (`concurrency` at a time) and waits until every one has
+ * reported phase Ready, whatever operator runs.
+ * @throws {Error} naming the stragglers when not all are Ready within `timeoutMs`
+ */
+export async function createAndAwaitReady(
+  client: KubeClient,
+  namespace: string,
+  names: string[],
+  concurrency: number,
+  timeoutMs: number,
+): Promise<Wave> {
+  const tracker = new ReadyTracker(client, namespace, names.length);
+  const watching = new AbortController();
+  const tracking = tracker.informer.run(watching.signal);
+  try {
+    await tracker.informer.synced;
+    const started = performance.now();
+    const createdAt = await createDatabases(client, namespace, names, concurrency);
+    const created = performance.now();
+    const all = withTimeout(
+      tracker.done,
+      timeoutMs,
+      () =>
+        `Only ${tracker.readyAt.size}/${names.length} Ready after ${timeoutMs / 1000} s. ` +
+        `Stragglers:\n${tracker.stragglers().join("\n")}`,
+    );
+    await showProgress(() => tracker.progress(), all);
+    await all;
+    return { started, created, createdAt, tracker };
+  } finally {
+    watching.abort();
+    await tracking;
+  }
+}
+
+/** Deletes a namespace and waits until it is gone; returns the seconds that took. */
+export async function deleteNamespace(client: KubeClient, namespace: string): Promise<number> {
+  const started = performance.now();
+  await client.request("DELETE", `/api/v1/namespaces/${namespace}`);
+  await eventually(
+    async () => {
+      try {
+        await client.request("GET", `/api/v1/namespaces/${namespace}`);
+        return false;
+      } catch (error) {
+        if (error instanceof ApiError && error.code === 404) return true;
+        throw error;
+      }
+    },
+    "namespace deleted",
+    { timeoutMs: 600_000, intervalMs: 500 },
+  );
+  return Math.round((performance.now() - started) / 10) / 100;
 }

@@ -24,7 +24,8 @@ export type BinaryName =
   | "metrics-server"
   | "pause"
   | "helm"
-  | "promtool";
+  | "promtool"
+  | "postgres-operator-peer";
 
 const MODULES_DIR = new URL("../controlplane/", import.meta.url).pathname;
 
@@ -50,7 +51,12 @@ const SOURCES: Record<BinaryName, { module: string; pkg: string }> = {
   "pause": { module: "pause", pkg: "." },
   "helm": { module: "helm", pkg: "helm.sh/helm/v3/cmd/helm" },
   "promtool": { module: "promtool", pkg: "github.com/prometheus/prometheus/cmd/promtool" },
+  // The controller-runtime operator that `deno task bench:peer` compares ours with.
+  "postgres-operator-peer": { module: "peer", pkg: "." },
 };
+
+/** Modules whose program we wrote: cached under a digest of their sources, not a version. */
+const OWN_MODULES = new Set(["pause", "peer"]);
 
 /** The Go module each folder pins, for the folder's cache key. */
 const PINNED: Record<string, string> = {
@@ -101,17 +107,25 @@ const CONTROL_PLANE_MODULES = new Set(["kubernetes", "etcd", "kwok"]);
 /** Where a binary is cached: other tools get a folder keyed by their own module's version. */
 function cachedPath(name: BinaryName): string {
   const { module } = SOURCES[name];
-  if (module === "pause") {
-    // Our own program: keyed by its source.
-    const source = Deno.readFileSync(`${MODULES_DIR}pause/main.go`);
-    return `${cacheRoot()}/pause-${
-      createHash("sha256").update(source).digest("hex").slice(0, 16)
-    }/pause`;
-  }
+  if (OWN_MODULES.has(module)) return `${cacheRoot()}/${module}-${sourceDigest(module)}/${name}`;
   if (!CONTROL_PLANE_MODULES.has(module)) {
     return `${cacheRoot()}/${module}-${pinnedVersion(module)}/${name}`;
   }
   return `${cacheDir()}/${name}`;
+}
+
+/**
+ * A digest of a module folder's go.mod, go.sum and Go files (names and contents), so any edit
+ * to our own programs builds them anew.
+ */
+export function sourceDigest(module: string): string {
+  const dir = `${MODULES_DIR}${module}/`;
+  const files = [...Deno.readDirSync(dir)]
+    .filter((e) => e.isFile && (e.name.endsWith(".go") || /^go\.(mod|sum)$/.test(e.name)))
+    .map((e) => e.name).sort();
+  const hash = createHash("sha256");
+  for (const file of files) hash.update(`${file}\0`).update(Deno.readFileSync(dir + file));
+  return hash.digest("hex").slice(0, 16);
 }
 
 /**

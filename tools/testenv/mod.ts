@@ -17,5 +17,6 @@ export {
 } from "./node/mod.ts";
 export { ManagedProcess } from "./process.ts";
 export { type OperatorProcess, startOperator } from "./operator.ts";
+export { startPeerOperator } from "./peer_operator.ts";
 export { TcpProxy } from "./tcp_proxy.ts";
 export { freePorts } from "./waiting.ts";

@@ -1,0 +1,52 @@
+/**
+ * Runs the benchmark peer (`tools/controlplane/peer`, a minimal controller-runtime Database
+ * operator) as a separate process, with the same handle as our operator's
+ * ({@linkcode OperatorProcess}), so one benchmark drives either.
+ *
+ * @module
+ */
+import { binaryPath } from "./binaries.ts";
+import { type OperatorProcess, type OperatorTarget, waitUntilReady } from "./operator.ts";
+import { ManagedProcess, onInterrupt } from "./process.ts";
+import { freePorts } from "./waiting.ts";
+
+/**
+ * Starts the peer against `plane` with `args` added (`--max-concurrent-reconciles=N`, …);
+ * builds it first if it is not cached.
+ */
+export async function startPeerOperator(
+  plane: OperatorTarget,
+  args: string[] = [],
+  name = "peer",
+): Promise<OperatorProcess> {
+  const command = await binaryPath("postgres-operator-peer");
+  const [healthPort = 0, metricsPort = 0] = await freePorts(2);
+  const process = ManagedProcess.start({
+    name,
+    command,
+    args: [
+      `--kubeconfig=${plane.kubeconfigPath}`,
+      `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+      `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+      ...args,
+    ],
+    logDir: plane.dir,
+  });
+  const forgetInterrupt = onInterrupt(async () => {
+    await process.stop(10_000);
+  });
+  const stop = () => {
+    forgetInterrupt();
+    return process.stop(10_000);
+  };
+  return {
+    process,
+    healthPort,
+    metricsPort,
+    ready: (timeoutMs = 60_000) => waitUntilReady(process, healthPort, timeoutMs),
+    stop,
+    [Symbol.asyncDispose]: async () => {
+      await stop();
+    },
+  };
+}

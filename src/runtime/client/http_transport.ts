@@ -87,7 +87,9 @@ export class HttpTransport {
     const headers: Record<string, string> = { ...request.headers };
     const body = request.body === undefined ? undefined : Buffer.from(request.body);
     if (body) headers["Content-Length"] = String(body.byteLength);
+    const signal = request.signal;
     return new Promise<Response>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
       const options: http.RequestOptions = {
         method: request.method,
         host: hostOf(url),
@@ -95,17 +97,31 @@ export class HttpTransport {
         path: url.pathname + url.search,
         headers,
         agent,
-        ...(request.signal ? { signal: request.signal } : {}),
       };
-      const onResponse = (response: http.IncomingMessage) =>
+      let incoming: http.IncomingMessage | undefined;
+      // Aborts are applied here rather than through node:http's `signal` option, which in Deno
+      // 2.9.6 does not end a request sent on a reused keep-alive connection: the request and its
+      // response (a watch's stream) are destroyed, so is their connection.
+      const onAbort = () => {
+        outgoing.destroy(signal?.reason);
+        incoming?.destroy(signal?.reason);
+        reject(signal?.reason);
+      };
+      const settled = () => signal?.removeEventListener("abort", onAbort);
+      const onResponse = (response: http.IncomingMessage) => {
+        incoming = response;
+        response.once("end", settled).once("close", settled).once("error", settled);
         resolve(toResponse(request.method, response));
+      };
       const outgoing = this.#secure
         ? https.request(options, onResponse)
         : http.request(options, onResponse);
       outgoing.on("error", (error: Error & { code?: string }) => {
-        if (request.signal?.aborted) return reject(request.signal.reason);
+        settled();
+        if (signal?.aborted) return reject(signal.reason);
         reject(new TransportError(error.message, error.code, { cause: error }));
       });
+      signal?.addEventListener("abort", onAbort, { once: true });
       outgoing.end(body);
     });
   }

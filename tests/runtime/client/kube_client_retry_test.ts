@@ -217,3 +217,58 @@ Deno.test("KubeClient does not retry a write whose connection was reset: it may 
     }
   }
 });
+
+/**
+ * A raw HTTP/1.1 server that answers the first request of a keep-alive connection and leaves the
+ * next one unanswered: a connection that hangs after it was reused.
+ */
+function hangingAfterFirstServer() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  const requests = Promise.withResolvers<void>();
+  let seen = 0;
+  const serve = async () => {
+    for await (const conn of listener) {
+      open.add(conn);
+      (async () => {
+        const buffer = new Uint8Array(64 * 1024);
+        while (true) {
+          const n = await conn.read(buffer).catch(() => null);
+          if (n === null) return;
+          if (++seen === 2) requests.resolve();
+          if (seen > 1) continue; // Read, never answered.
+          const body = '{"kind":"ConfigMap"}';
+          await conn.write(new TextEncoder().encode(
+            `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+          ));
+        }
+      })().catch(() => {}).finally(() => open.delete(conn));
+    }
+  };
+  const serving = serve().catch(() => {});
+  return {
+    url: `http://127.0.0.1:${listener.addr.port}`,
+    secondRequest: requests.promise,
+    async close() {
+      listener.close();
+      for (const conn of open) conn.close();
+      await serving;
+    },
+  };
+}
+
+Deno.test("KubeClient's timeout ends a request hung on a reused keep-alive connection", async () => {
+  const clock = new FakeClock();
+  const server = hangingAfterFirstServer();
+  const { client } = clientFor(server.url, clock, { timeoutMs: 5_000 });
+  try {
+    await client.request("GET", "/api/v1/namespaces/a/configmaps/b");
+    const hung = client.request("POST", "/api/v1/namespaces/a/configmaps", { body: {} });
+    await server.secondRequest;
+    clock.advance(5_000);
+    await assert.rejects(hung, (error) => error instanceof ApiError && error.reason === "Timeout");
+  } finally {
+    client.close();
+    await server.close();
+  }
+});

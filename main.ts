@@ -148,16 +148,27 @@ async function main(args: string[]): Promise<number> {
       stop.signal,
     ));
   }
+  // Reviews of metrics callers' tokens get a client and a small rate limit of their own, so a
+  // flood of new tokens cannot take the reconciler's QPS (the authenticator also caps reviews in
+  // flight and answers 429 beyond).
+  const reviewClient = metricsAddress && flags.metricsSecure
+    ? new KubeClient(connection, {
+      qps: 5,
+      burst: 10,
+      userAgent: `postgres-operator/${VERSION.version}/metrics-auth`,
+      observer: (method, code, host) => metrics.restClientRequests.inc({ code, method, host }),
+    })
+    : undefined;
   if (metricsAddress) {
     servers.push(
       await serveMetrics({
         address: metricsAddress,
         registry: metrics.registry,
         logger,
-        ...(flags.metricsSecure
+        ...(reviewClient
           ? {
             secure: {
-              authenticator: new DelegatingAuthenticator(client),
+              authenticator: new DelegatingAuthenticator(reviewClient),
               http2: flags.enableHttp2,
               ...(flags.metricsCertDir ? { certDir: flags.metricsCertDir } : {}),
             },
@@ -174,6 +185,7 @@ async function main(args: string[]): Promise<number> {
   await Promise.all(servers.map((s) => s.finished));
   client.close();
   electionClient?.close();
+  reviewClient?.close();
   logger.info("Stopped");
   return 0;
 }

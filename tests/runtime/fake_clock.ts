@@ -13,9 +13,13 @@ interface FakeTimer {
   fn: () => void;
 }
 
+/** Where {@linkcode FakeClock.wallNow} starts unless told: 2026-01-01T00:00:00Z. */
+const WALL_START_MS = Date.UTC(2026, 0, 1);
+
 /**
  * A clock whose time only moves on {@linkcode FakeClock.advance}; timers fire synchronously
- * inside `advance`, in due-time order.
+ * inside `advance`, in due-time order. Its wall time moves with it, and can also be stepped
+ * alone ({@linkcode FakeClock.stepWall}), as an NTP correction steps the system clock.
  *
  * @example Fire a timer
  * ```ts
@@ -32,23 +36,52 @@ interface FakeTimer {
  */
 export class FakeClock implements Clock {
   #now: number;
+  /** Wall time minus monotonic time. */
+  #wallOffset: number;
   #seq = 0;
   readonly #timers = new Set<FakeTimer>();
+  #waiters: { count: number; resolve: () => void }[] = [];
 
-  /** @param startMs The initial time. @default {0} */
-  constructor(startMs = 0) {
+  /**
+   * @param startMs The initial monotonic time. @default {0}
+   * @param wallStartMs The initial wall time. @default 2026-01-01T00:00:00Z
+   */
+  constructor(startMs = 0, wallStartMs = WALL_START_MS) {
     this.#now = startMs;
+    this.#wallOffset = wallStartMs - startMs;
   }
 
-  /** @returns The virtual time in milliseconds. */
+  /** @returns The virtual monotonic time in milliseconds. */
   now(): number {
     return this.#now;
+  }
+
+  /** @returns The virtual wall time: ms since the epoch, moving with `advance`. */
+  wallNow(): number {
+    return this.#now + this.#wallOffset;
+  }
+
+  /** Steps the wall time alone (either way), as an NTP correction does; timers do not move. */
+  stepWall(ms: number): void {
+    this.#wallOffset += ms;
+  }
+
+  /**
+   * Resolves once at least `count` timers are armed, so a test can advance exactly when the
+   * code under test has started waiting, without polling.
+   */
+  whenPending(count = 1): Promise<void> {
+    if (this.#timers.size >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ count, resolve }));
   }
 
   /** Schedules `fn` at `now() + delayMs` (negative delays count as 0). */
   setTimer(delayMs: number, fn: () => void): Timer {
     const timer = { at: this.#now + Math.max(delayMs, 0), seq: this.#seq++, fn };
     this.#timers.add(timer);
+    const ready = this.#waiters.filter((w) => this.#timers.size >= w.count);
+    this.#waiters = this.#waiters.filter((w) => this.#timers.size < w.count);
+    for (const waiter of ready) waiter.resolve();
     return { cancel: () => this.#timers.delete(timer) };
   }
 

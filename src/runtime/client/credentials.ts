@@ -8,6 +8,7 @@
  */
 import { ExecCredentialPlugin, type ExecCredentials } from "./exec_credential.ts";
 import type { Connection } from "./kubeconfig.ts";
+import { type Clock, realClock } from "../time/mod.ts";
 
 /** What authenticates one request: a bearer token, a client certificate, or both. */
 export interface Credentials {
@@ -38,19 +39,23 @@ const sources = new WeakMap<Connection, CredentialSource>();
  * plugin runs once for all of them.
  *
  * @param connection The resolved kubeconfig or in-cluster connection.
- * @param now The clock, for the token file's re-read interval. @default Date.now
+ * @param clock For the token file's re-read interval (monotonic) and exec credentials' expiry
+ * (wall time). The first caller's clock is the one the shared source keeps. @default realClock
  * @returns The same source for the same connection object.
  */
 export function credentialsFor(
   connection: Connection,
-  now: () => number = Date.now,
+  clock: Clock = realClock,
 ): CredentialSource {
   let source = sources.get(connection);
   if (!source) {
     source = connection.exec
-      ? execSource(connection, new ExecCredentialPlugin(connection.exec, { now }))
+      ? execSource(
+        connection,
+        new ExecCredentialPlugin(connection.exec, { now: () => clock.wallNow() }),
+      )
       : connection.tokenFile
-      ? tokenFileSource(connection, connection.tokenFile, now)
+      ? tokenFileSource(connection, connection.tokenFile, clock)
       : fixedSource(connection);
     sources.set(connection, source);
   }
@@ -74,18 +79,30 @@ function fixedSource(connection: Connection): CredentialSource {
 /** Re-read every minute: the kubelet rewrites projected tokens well before they expire. */
 const TOKEN_FILE_TTL_MS = 60_000;
 
-function tokenFileSource(
-  connection: Connection,
-  file: string,
-  now: () => number,
-): CredentialSource {
+/**
+ * client-go's `BearerTokenFile` (`transport.NewCachedFileTokenSource`): the file wins over a
+ * static `token`; it is read again once a minute and after a 401; a read that fails keeps the
+ * last token read, or the static `token` when none was read yet.
+ */
+function tokenFileSource(connection: Connection, file: string, clock: Clock): CredentialSource {
   const base = fixed(connection);
   let cached: { credentials: Credentials; readAt: number } | undefined;
+  /** The last token the file gave; kept across a forgotten cache, for failed re-reads. */
+  let last: Credentials | undefined;
   return {
     async get() {
-      if (!cached || now() - cached.readAt > TOKEN_FILE_TTL_MS) {
-        const token = (await Deno.readTextFile(file)).trim();
-        cached = { credentials: { ...base, token }, readAt: now() };
+      if (!cached || clock.now() - cached.readAt >= TOKEN_FILE_TTL_MS) {
+        let token: string;
+        try {
+          token = (await Deno.readTextFile(file)).trim();
+        } catch (error) {
+          const fallback = last ?? (base.token ? base : undefined);
+          if (!fallback) throw error;
+          // Try the file again on the next request rather than a minute later.
+          return fallback;
+        }
+        last = last?.token === token ? last : { ...base, token };
+        cached = { credentials: last, readAt: clock.now() };
       }
       return cached.credentials;
     },

@@ -3,7 +3,14 @@
  *
  * Every request, watches included, first takes a token from one client-side token bucket
  * (`--kube-api-qps` / `--kube-api-burst`) and is reported to an observer, which is how
- * `rest_client_requests_total{code,method,host}` is counted.
+ * `rest_client_requests_total{code,method,host}` is counted, once per attempt.
+ *
+ * Retries follow client-go's `rest.Request`: an answer of 429 or 5xx with a `Retry-After` of
+ * whole seconds is retried after that many seconds, whatever the method (the server asked for
+ * it); a connection reset or closed before the answer is retried after 1 s for GET only (other
+ * methods may have taken effect). At most 10 retries; each takes a token from the bucket again.
+ * A request that is not a watch has a deadline (`timeoutMs`): a retry or a wait for the bucket
+ * that would end past it is not started, and the request fails at once.
  *
  * Credentials come from a {@linkcode CredentialSource} (fixed, a rotating token file, or an exec
  * plugin): asked before every request, and told about a 401, after which a renewable credential
@@ -20,9 +27,9 @@
  */
 import { type Credentials, credentialsFor, type CredentialSource } from "./credentials.ts";
 import type { Connection } from "./kubeconfig.ts";
-import { HttpTransport } from "./http_transport.ts";
+import { HttpTransport, TransportError } from "./http_transport.ts";
 import { checkMaxLineBytes, LineSplitter, WatchLineTooLongError } from "./watch_lines.ts";
-import { TokenBucket } from "../time/mod.ts";
+import { type Clock, realClock, TokenBucket, WaitExceedsDeadlineError } from "../time/mod.ts";
 
 /** Receives one call per finished request (HTTP status as text, or `<error>`). */
 export type RequestObserver = (method: string, code: string, host: string) => void;
@@ -37,13 +44,20 @@ export interface KubeClientOptions {
   userAgent?: string;
   /** Called once per finished request. */
   observer?: RequestObserver;
-  /** Longest wait for the answer to a request that is not a watch. @default 30_000 */
+  /**
+   * Longest a request that is not a watch may take, waits for the rate limiter and retries
+   * included. @default 30_000
+   */
   timeoutMs?: number;
   /**
    * Longest watch event (one line of the stream) accepted, in bytes; a longer one fails the
    * watch with an `ApiError` of reason `WatchLineTooLong`. @default 64 MiB
    */
   maxWatchLineBytes?: number;
+  /** Most retries of one request (client-go's `MaxRetries`); 0 turns retries off. @default 10 */
+  maxRetries?: number;
+  /** Source of time for the rate limiter, retry delays and timeouts. @default realClock */
+  clock?: Clock;
 }
 
 /** Query parameters; `undefined` values are left out. */
@@ -56,6 +70,8 @@ export interface RequestInit {
   /** Defaults to `application/json` when there is a body. */
   contentType?: string;
   signal?: AbortSignal;
+  /** Overrides the client's `timeoutMs` for this request (not for watches). */
+  timeoutMs?: number;
 }
 
 /** A `metav1.Status` returned by the API server with an error. */
@@ -69,7 +85,9 @@ export interface Status {
 }
 
 /**
- * The API server answered with an error status, or could not be reached (`code` 0).
+ * The API server answered with an error status, or could not be reached (`code` 0; `reason`
+ * `NetworkError`, `Timeout`, `CredentialsError`, or `ClientRateLimited` when the client's own
+ * rate limiter could not grant the request before its deadline).
  * Retryable when `code` is 0, 429 or 5xx; a conflict (409) is retryable by re-reading.
  */
 export class ApiError extends Error {
@@ -101,31 +119,31 @@ export class KubeClient {
   readonly #connection: Connection;
   readonly #credentials: CredentialSource;
   readonly #transport: HttpTransport;
-  /** Where requests go: the server, or `tls-server-name` in its place (see `HttpTransport`). */
-  readonly #base: string;
   readonly #limiter: TokenBucket;
   readonly #observer: RequestObserver;
   readonly #userAgent: string;
   readonly #host: string;
   readonly #timeoutMs: number;
   readonly #maxWatchLineBytes: number | undefined;
+  readonly #maxRetries: number;
+  readonly #clock: Clock;
 
   constructor(connection: Connection, options: KubeClientOptions = {}) {
+    this.#clock = options.clock ?? realClock;
     this.#connection = connection;
-    this.#credentials = credentialsFor(connection);
+    this.#credentials = credentialsFor(connection, this.#clock);
     this.#transport = new HttpTransport(connection);
-    this.#base = connection.server;
-    if (connection.tlsServerName) {
-      const url = new URL(connection.server);
-      url.hostname = connection.tlsServerName;
-      this.#base = url.origin + url.pathname.replace(/\/+$/, "");
-    }
-    this.#limiter = new TokenBucket({ rate: options.qps ?? 50, burst: options.burst ?? 100 });
+    this.#limiter = new TokenBucket({
+      rate: options.qps ?? 50,
+      burst: options.burst ?? 100,
+      clock: this.#clock,
+    });
     this.#observer = options.observer ?? (() => {});
     this.#userAgent = options.userAgent ?? "postgres-operator";
     this.#host = new URL(connection.server).host;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#maxWatchLineBytes = checkMaxLineBytes(options.maxWatchLineBytes);
+    this.#maxRetries = Math.max(options.maxRetries ?? 10, 0);
   }
 
   /** The connection this client uses. */
@@ -139,17 +157,22 @@ export class KubeClient {
    */
   async request<T>(method: string, path: string, init: RequestInit = {}): Promise<T> {
     // A hung connection must not hang the caller: bound the whole exchange.
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    const timeoutMs = init.timeoutMs ?? this.#timeoutMs;
+    const deadline = this.#clock.now() + timeoutMs;
+    const timeout = new AbortController();
+    const timer = this.#clock.setTimer(timeoutMs, () => timeout.abort());
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal;
     try {
-      const response = await this.#send(method, path, { ...init, signal });
+      const response = await this.#send(method, path, { ...init, signal }, deadline);
       const text = await response.text();
       return (text ? JSON.parse(text) : undefined) as T;
     } catch (error) {
-      if (timeout.aborted && !init.signal?.aborted) {
-        throw new ApiError(0, "Timeout", `${method} ${path}: no answer in ${this.#timeoutMs} ms`);
+      if (timeout.signal.aborted && !init.signal?.aborted) {
+        throw new ApiError(0, "Timeout", `${method} ${path}: no answer in ${timeoutMs} ms`);
       }
       throw error;
+    } finally {
+      timer.cancel();
     }
   }
 
@@ -201,8 +224,48 @@ export class KubeClient {
     this.#transport.close();
   }
 
-  async #send(method: string, path: string, init: RequestInit): Promise<Response> {
-    await this.#limiter.wait(init.signal);
+  /**
+   * Sends with the rate limit, credentials and retries; resolves with a 2xx answer.
+   * @param deadline When the caller gives up, on the clock's scale; none for watches.
+   */
+  async #send(
+    method: string,
+    path: string,
+    init: RequestInit,
+    deadline?: number,
+  ): Promise<Response> {
+    for (let retries = 0;; retries++) {
+      await this.#throttle(method, path, init.signal, deadline);
+      let failure: ApiError;
+      let retryAfterMs: number | undefined;
+      try {
+        const response = await this.#authenticated(method, path, init);
+        if (response.ok) return response;
+        failure = await apiError(method, path, response);
+        retryAfterMs = retryAfter(response);
+      } catch (error) {
+        if (!(error instanceof TransportError)) throw error;
+        failure = new ApiError(
+          0,
+          "NetworkError",
+          `${method} ${path}: ${error.message}`,
+          undefined,
+          {
+            cause: error,
+          },
+        );
+        // client-go: a reset GET is retried as if the server had said `Retry-After: 1`.
+        if (error.reset && method === "GET") retryAfterMs = 1000;
+      }
+      if (retryAfterMs === undefined || retries >= this.#maxRetries) throw failure;
+      if (deadline !== undefined && this.#clock.now() + retryAfterMs >= deadline) throw failure;
+      if (retryAfterMs > 0) await sleep(this.#clock, retryAfterMs, init.signal);
+      else init.signal?.throwIfAborted();
+    }
+  }
+
+  /** One attempt; a renewable credential refused with 401 is renewed and sent once more. */
+  async #authenticated(method: string, path: string, init: RequestInit): Promise<Response> {
     let credentials = await this.#credentialsFor(method, path);
     let response = await this.#fetch(method, path, init, credentials);
     // Credentials that can be renewed (exec plugins, token files) get one more try, as client-go.
@@ -211,20 +274,23 @@ export class KubeClient {
       credentials = await this.#credentialsFor(method, path);
       response = await this.#fetch(method, path, init, credentials);
     }
-    if (response.ok) return response;
-    const text = await response.text().catch(() => "");
-    let status: Status | undefined;
+    return response;
+  }
+
+  async #throttle(
+    method: string,
+    path: string,
+    signal: AbortSignal | undefined,
+    deadline: number | undefined,
+  ): Promise<void> {
     try {
-      status = JSON.parse(text) as Status;
-    } catch {
-      status = undefined;
+      await this.#limiter.wait(signal, deadline);
+    } catch (error) {
+      if (!(error instanceof WaitExceedsDeadlineError)) throw error;
+      throw new ApiError(0, "ClientRateLimited", `${method} ${path}: ${error.message}`, undefined, {
+        cause: error,
+      });
     }
-    throw new ApiError(
-      response.status,
-      status?.reason ?? response.statusText,
-      `${method} ${path}: ${status?.message ?? (text || response.statusText)}`,
-      status,
-    );
   }
 
   async #credentialsFor(method: string, path: string): Promise<Credentials> {
@@ -243,7 +309,7 @@ export class KubeClient {
     init: RequestInit,
     credentials: Credentials,
   ): Promise<Response> {
-    const url = new URL(this.#base + path);
+    const url = new URL(this.#connection.server + path);
     for (const [key, value] of Object.entries(init.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
@@ -259,21 +325,66 @@ export class KubeClient {
     }
     let response: Response;
     try {
-      response = await fetch(url, {
+      response = await this.#transport.send({
         method,
+        url,
         headers,
-        body,
-        signal: init.signal,
-        client: this.#transport.clientFor(credentials.certPem, credentials.keyPem),
+        ...(body !== undefined ? { body } : {}),
+        ...(init.signal ? { signal: init.signal } : {}),
+        ...(credentials.certPem
+          ? { certPem: credentials.certPem, keyPem: credentials.keyPem }
+          : {}),
       });
     } catch (error) {
       this.#observer(method, "<error>", this.#host);
       if (init.signal?.aborted) throw init.signal.reason;
-      throw new ApiError(0, "NetworkError", `${method} ${path}: ${error}`, undefined, {
-        cause: error,
-      });
+      throw error;
     }
     this.#observer(method, String(response.status), this.#host);
     return response;
   }
+}
+
+/** The error for a non-2xx answer, from its `metav1.Status` when it has one. */
+async function apiError(method: string, path: string, response: Response): Promise<ApiError> {
+  const text = await response.text().catch(() => "");
+  let status: Status | undefined;
+  try {
+    status = JSON.parse(text) as Status;
+  } catch {
+    status = undefined;
+  }
+  return new ApiError(
+    response.status,
+    status?.reason ?? response.statusText,
+    `${method} ${path}: ${status?.message ?? (text || response.statusText)}`,
+    status,
+  );
+}
+
+/**
+ * client-go's `checkWait`: for 429 and 5xx only, `Retry-After` as whole seconds (not a date).
+ * @returns The delay in ms, or undefined when the answer is not to be retried.
+ */
+function retryAfter(response: Response): number | undefined {
+  if (response.status !== 429 && response.status < 500) return undefined;
+  const header = response.headers.get("retry-after")?.trim();
+  if (!header || !/^[+-]?\d+$/.test(header)) return undefined;
+  return Math.max(Number(header), 0) * 1000;
+}
+
+/** Resolves after `ms` on `clock`; rejects with the signal's reason when it aborts. */
+function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      timer.cancel();
+      reject(signal?.reason);
+    };
+    const timer = clock.setTimer(ms, () => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    });
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

@@ -201,7 +201,7 @@ function connectionInfo(cluster: Record<string, unknown>, caPem: string | undefi
 function checkCluster(name: string, cluster: Record<string, unknown>): void {
   if (cluster["insecure-skip-tls-verify"] === true) {
     throw new KubeConfigError(
-      `Cluster ${name} sets insecure-skip-tls-verify, which this operator refuses (Deno can skip verification only for the whole process); give the cluster's certificate-authority instead`,
+      `Cluster ${name} sets insecure-skip-tls-verify, which this operator refuses (its token would go to whoever answers); give the cluster's certificate-authority instead`,
     );
   }
   const proxy = stringField(cluster, "proxy-url");
@@ -210,11 +210,6 @@ function checkCluster(name: string, cluster: Record<string, unknown>): void {
     if (!["http:", "https:", "socks5:", "socks5h:"].includes(scheme)) {
       throw new KubeConfigError(
         `Cluster ${name} has proxy-url "${proxy}"; only http, https and socks5 proxies are supported`,
-      );
-    }
-    if (stringField(cluster, "tls-server-name") !== undefined) {
-      throw new KubeConfigError(
-        `Cluster ${name} sets both proxy-url and tls-server-name, which this operator cannot combine; drop one`,
       );
     }
   }

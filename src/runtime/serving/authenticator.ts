@@ -10,18 +10,26 @@
  *   scrape storm is not a TokenReview storm.
  * - A review that fails (API server unreachable, timeout) is not cached; the next request asks
  *   again.
+ * - Callers cannot starve the operator's other API requests: reviews go through a client of
+ *   their own (main.ts gives it a small QPS of its own), at most `maxInFlight` reviews run at
+ *   once, and a caller beyond that, or whose review the client's rate limit cannot start before
+ *   its timeout, is answered 429 with `Retry-After` at once (nothing queues behind a flood of
+ *   junk tokens).
  *
  * Caveats: a revoked token or a removed RoleBinding keeps working for up to `ttlMs`.
  *
  * @module
  */
-import type { KubeClient } from "../client/mod.ts";
+import { ApiError, type KubeClient } from "../client/mod.ts";
+import { type Clock, realClock } from "../time/mod.ts";
 
 /** The outcome of checking one request. */
 export type AuthDecision =
   | { status: 200; user: string }
   | { status: 401; reason: string }
-  | { status: 403; user: string; reason: string };
+  | { status: 403; user: string; reason: string }
+  /** Too many reviews at once, or the API server or rate limit said wait; never cached. */
+  | { status: 429; reason: string; retryAfterSeconds: number };
 
 /** Options for {@linkcode DelegatingAuthenticator}. */
 export interface DelegatingAuthenticatorOptions {
@@ -33,11 +41,19 @@ export interface DelegatingAuthenticatorOptions {
   ttlMs?: number;
   /** Most decisions kept; the oldest are dropped first. @default 1_000 */
   maxEntries?: number;
-  /** Longest wait for each review (controller-runtime's TokenAccessReviewTimeout). @default 10_000 */
+  /**
+   * Longest wait for each review (controller-runtime's TokenAccessReviewTimeout), the client's
+   * rate limit included. @default 10_000
+   */
   reviewTimeoutMs?: number;
-  /** Clock in ms, for tests. @default Date.now */
-  now?: () => number;
+  /** Most reviews (a TokenReview and its SubjectAccessReview) running at once. @default 10 */
+  maxInFlight?: number;
+  /** Source of time for cache lifetimes (monotonic). @default realClock */
+  clock?: Clock;
 }
+
+/** What a 429 tells callers to wait, in seconds. */
+const RETRY_AFTER_SECONDS = 1;
 
 /** The API server could not answer a review; the caller should answer 500 and not cache it. */
 export class ReviewFailedError extends Error {
@@ -65,15 +81,27 @@ export class DelegatingAuthenticator {
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #timeoutMs: number;
-  readonly #now: () => number;
+  readonly #maxInFlight: number;
+  readonly #clock: Clock;
   readonly #cache = new Map<string, { expires: number; decision: Promise<AuthDecision> }>();
+  #inFlight = 0;
 
+  /**
+   * @param client The client reviews go through; give it a rate limit of its own, apart from the
+   * client that reconciles.
+   */
   constructor(client: KubeClient, options: DelegatingAuthenticatorOptions = {}) {
     this.#client = client;
     this.#ttlMs = options.ttlMs ?? 10_000;
     this.#maxEntries = options.maxEntries ?? 1_000;
     this.#timeoutMs = options.reviewTimeoutMs ?? 10_000;
-    this.#now = options.now ?? Date.now;
+    this.#maxInFlight = options.maxInFlight ?? 10;
+    this.#clock = options.clock ?? realClock;
+  }
+
+  /** Reviews running now; never more than `maxInFlight`. */
+  get inFlight(): number {
+    return this.#inFlight;
   }
 
   /**
@@ -88,23 +116,38 @@ export class DelegatingAuthenticator {
     const token = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
     if (!token) return { status: 401, reason: "no bearer token" };
     const key = `${await sha256Hex(token)} ${verb} ${path}`;
-    const now = this.#now();
+    const now = this.#clock.now();
     const cached = this.#cache.get(key);
     if (cached && cached.expires > now) return await cached.decision;
-    const entry = { expires: now + this.#ttlMs, decision: this.#review(token, verb, path) };
+    if (this.#inFlight >= this.#maxInFlight) {
+      return tooMany(`${this.#inFlight} reviews in flight`);
+    }
+    this.#inFlight++;
+    const review = this.#review(token, verb, path).finally(() => this.#inFlight--);
+    const entry = { expires: now + this.#ttlMs, decision: review };
     this.#cache.delete(key); // Re-inserting moves the key to the end of the eviction order.
     this.#cache.set(key, entry);
     for (const oldest of this.#cache.keys()) {
       if (this.#cache.size <= this.#maxEntries) break;
       this.#cache.delete(oldest);
     }
-    entry.decision.catch(() => {
+    const forget = () => {
       if (this.#cache.get(key) === entry) this.#cache.delete(key);
-    });
+    };
+    entry.decision.then((decision) => decision.status === 429 && forget(), forget);
     return await entry.decision;
   }
 
   async #review(token: string, verb: string, path: string): Promise<AuthDecision> {
+    try {
+      return await this.#reviewOnce(token, verb, path);
+    } catch (error) {
+      if (error instanceof Throttled) return tooMany(error.message);
+      throw error;
+    }
+  }
+
+  async #reviewOnce(token: string, verb: string, path: string): Promise<AuthDecision> {
     const tokenReview = await this.#post<TokenReview>(
       "/apis/authentication.k8s.io/v1/tokenreviews",
       { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec: { token } },
@@ -137,17 +180,26 @@ export class DelegatingAuthenticator {
 
   async #post<T>(path: string, body: unknown): Promise<T> {
     try {
-      return await this.#client.request<T>("POST", path, {
-        body,
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
+      return await this.#client.request<T>("POST", path, { body, timeoutMs: this.#timeoutMs });
     } catch (error) {
+      if (throttled(error)) throw new Throttled((error as Error).message);
       // The API server's message never contains the token; ours must not either.
       throw new ReviewFailedError(`Review failed: POST ${path}: ${(error as Error).message}`, {
         cause: error,
       });
     }
   }
+}
+
+/** A review the client's rate limit or the API server (429) would not let through in time. */
+class Throttled extends Error {}
+
+function throttled(error: unknown): boolean {
+  return error instanceof ApiError && (error.reason === "ClientRateLimited" || error.code === 429);
+}
+
+function tooMany(reason: string): AuthDecision {
+  return { status: 429, reason, retryAfterSeconds: RETRY_AFTER_SECONDS };
 }
 
 async function sha256Hex(text: string): Promise<string> {

@@ -4,7 +4,8 @@
  *
  * - Secure (the default): HTTPS; each caller's bearer token is checked with a TokenReview and a
  *   SubjectAccessReview for `get` on `/metrics` ({@linkcode DelegatingAuthenticator}). No or an
- *   invalid token → 401, not allowed → 403, review failed → 500, allowed → 200.
+ *   invalid token → 401, not allowed → 403, review failed → 500, too many reviews at once (or
+ *   throttled) → 429 with `Retry-After`, allowed → 200.
  * - Insecure (`--metrics-secure=false`): plain HTTP, no authentication.
  *
  * The certificate is `tls.crt`/`tls.key` from `certDir`, swapped in place when the files change
@@ -83,8 +84,11 @@ export async function serveMetrics(
   const log = options.logger.child({ server: "metrics" });
   const listener = (request: Request, response: Response) => {
     handle(request, options, log).then(
-      ({ status, body, contentType }) => {
-        response.writeHead(status, { "Content-Type": contentType ?? "text/plain; charset=utf-8" });
+      ({ status, body, contentType, headers }) => {
+        response.writeHead(status, {
+          "Content-Type": contentType ?? "text/plain; charset=utf-8",
+          ...headers,
+        });
         response.end(body);
       },
       (error) => {
@@ -156,7 +160,9 @@ async function handle(
   request: Request,
   options: MetricsServerOptions,
   log: Logger,
-): Promise<{ status: number; body: string; contentType?: string }> {
+): Promise<
+  { status: number; body: string; contentType?: string; headers?: Record<string, string> }
+> {
   const path = new URL(request.url ?? "/", "http://metrics").pathname;
   if (path !== "/metrics") return { status: 404, body: "Not Found\n" };
   if (request.method !== "GET") return { status: 405, body: "Method Not Allowed\n" };
@@ -171,6 +177,14 @@ async function handle(
     if (decision.status === 401) {
       log.debug("Unauthorized metrics request", { reason: decision.reason });
       return { status: 401, body: "Unauthorized\n" };
+    }
+    if (decision.status === 429) {
+      log.debug("Throttled metrics request", { reason: decision.reason });
+      return {
+        status: 429,
+        body: "Too Many Requests\n",
+        headers: { "Retry-After": String(decision.retryAfterSeconds) },
+      };
     }
     if (decision.status === 403) {
       log.debug("Forbidden metrics request", decision);

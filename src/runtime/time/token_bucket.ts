@@ -31,6 +31,11 @@ export interface Reservation {
   cancel(): void;
 }
 
+/** {@linkcode TokenBucket.wait} would have to wait past its deadline; nothing was taken. */
+export class WaitExceedsDeadlineError extends Error {
+  override name = "WaitExceedsDeadlineError";
+}
+
 const noop = () => {};
 const UNGRANTED: Reservation = { ok: false, delayMs: Infinity, cancel: noop };
 const IMMEDIATE: Reservation = { ok: true, delayMs: 0, cancel: noop };
@@ -98,18 +103,28 @@ export class TokenBucket {
   }
 
   /**
-   * Waits until a token is available and takes it.
+   * Waits until a token is available and takes it, as Go's `rate.Limiter.Wait`: when the wait
+   * would end after `deadline`, it fails at once and takes nothing, so callers that would give up
+   * anyway leave no backlog behind for those that come after them.
    *
    * @param signal Aborting gives the reserved token back and rejects.
+   * @param deadline The latest time to act, on the clock's {@linkcode Clock.now} scale.
    * @returns Resolves once the caller may act.
    * @throws The signal's `reason` if it aborts (or already had).
+   * @throws {WaitExceedsDeadlineError} If the token would come after `deadline`; nothing taken.
    * @throws {RangeError} If `burst` is 0, so no token will ever come.
    */
-  async wait(signal?: AbortSignal): Promise<void> {
+  async wait(signal?: AbortSignal, deadline?: number): Promise<void> {
     signal?.throwIfAborted();
-    const reservation = this.reserve();
-    if (!reservation.ok) {
+    if (this.#burst < 1 && this.#perMs !== undefined) {
       throw new RangeError("Token bucket has burst 0 and can never grant a token");
+    }
+    const maxWaitMs = deadline === undefined ? Infinity : deadline - this.#clock.now();
+    const reservation = this.#reserve(maxWaitMs);
+    if (!reservation.ok) {
+      throw new WaitExceedsDeadlineError(
+        `Waiting for the rate limiter would pass the deadline (${Math.max(maxWaitMs, 0)} ms away)`,
+      );
     }
     if (reservation.delayMs <= 0) return;
     await new Promise<void>((resolve, reject) => {

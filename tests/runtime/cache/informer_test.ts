@@ -172,25 +172,6 @@ Deno.test("Informer keeps its cache equal to the API server's state", async (t) 
         await running;
       }
     });
-
-    await t.step("token bucket holds the request rate to the configured QPS", async () => {
-      const qps = 20;
-      const limited = new KubeClient(plane.connection, { qps, burst: 1 });
-      const started = performance.now();
-      let count = 0;
-      const until = started + 3_000;
-      await Promise.all(Array.from({ length: 8 }, async () => {
-        while (performance.now() < until) {
-          await limited.request("GET", "/version");
-          count++;
-        }
-      }));
-      const elapsed = (performance.now() - started) / 1000;
-      limited.close();
-      const measured = (count - 1) / elapsed;
-      console.log(`measured ${measured.toFixed(1)} requests/s against a limit of ${qps}`);
-      assert.ok(Math.abs(measured - qps) <= qps * 0.1, `rate ${measured} not within 10% of ${qps}`);
-    });
   } finally {
     await plane.stop();
   }

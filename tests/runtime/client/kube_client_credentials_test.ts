@@ -3,17 +3,21 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { createCertificate } from "../../../src/runtime/serving/certificates.ts";
 import { ApiError, KubeClient } from "../../../src/runtime/client/kube_client.ts";
-import { ServerNameRelay } from "../../../src/runtime/client/server_name_relay.ts";
+import { ConnectProxy, Socks5Proxy } from "./connect_proxy.ts";
 import type { Connection } from "../../../src/runtime/client/kubeconfig.ts";
 import { pluginDir, tokenPlugin } from "./exec_plugin_helpers.ts";
+import { FakeClock } from "../fake_clock.ts";
 
-/** A plain HTTP stand-in for the API server that accepts one bearer token and counts requests. */
-function tokenServer(accepted: string) {
+/**
+ * A plain HTTP stand-in for the API server that accepts one bearer token (any, when `accepted` is
+ * null) and records the tokens it is sent.
+ */
+function tokenServer(accepted: string | null) {
   const seen: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
     const token = request.headers.get("authorization")?.replace(/^Bearer /, "") ?? "";
     seen.push(token);
-    return token === accepted
+    return accepted === null || token === accepted
       ? Response.json({ gitVersion: "v1.36.3" })
       : Response.json({ kind: "Status", reason: "Unauthorized", code: 401 }, { status: 401 });
   });
@@ -180,7 +184,8 @@ Deno.test("KubeClient presents the client certificate an exec plugin returns", a
   }
 });
 
-Deno.test("KubeClient sends every request through proxy-url", async () => {
+/** A TLS stand-in for the API server whose certificate names only kubernetes.internal. */
+async function namedServer() {
   const { ca, serving } = await pki();
   const server = Deno.serve(
     {
@@ -192,17 +197,88 @@ Deno.test("KubeClient sends every request through proxy-url", async () => {
     },
     () => Response.json({ gitVersion: "v1.36.3" }),
   );
-  // A CONNECT proxy that leads to the server whatever host it is asked for: the relay does that.
-  const proxy = new ServerNameRelay({ hostname: "127.0.0.1", port: server.addr.port });
+  return { ca, server, target: { hostname: "127.0.0.1", port: server.addr.port } };
+}
+
+Deno.test("KubeClient sends every request through an http proxy-url, with its basic auth", async () => {
+  const { ca, server, target } = await namedServer();
+  // The proxy leads to the server whatever host it is asked for.
+  const proxy = new ConnectProxy(target);
   // kubernetes.internal does not resolve here: only the proxy can reach the server.
-  const client = new KubeClient(connection(`https://kubernetes.internal:${server.addr.port}`, {
+  const client = new KubeClient(connection(`https://kubernetes.internal:${target.port}`, {
     caPem: ca.certPem,
     token: "t",
-    proxyUrl: proxy.url.replace("http://", "http://user:secret@"),
+    proxyUrl: proxy.url.replace("http://", "http://user:s%40cret@"),
   }));
   try {
     const version = await client.request<{ gitVersion: string }>("GET", "/version");
     assert.equal(version.gitVersion, "v1.36.3");
+    await client.request("GET", "/version");
+    assert.equal(proxy.requests.length, 1, "the tunnel is kept and reused");
+    assert.match(proxy.requests[0]!, new RegExp(`^CONNECT kubernetes.internal:${target.port} `));
+    assert.ok(proxy.requests[0]!.includes(`Proxy-Authorization: Basic ${btoa("user:s@cret")}`));
+  } finally {
+    client.close();
+    proxy.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("KubeClient reaches the server through an https proxy-url, verified with the kubeconfig's CA", async () => {
+  const { ca, server, target } = await namedServer();
+  const proxyCert = await createCertificate({
+    commonName: "proxy",
+    ipAddresses: ["127.0.0.1"],
+    issuer: ca,
+  });
+  const proxy = new ConnectProxy(target, { cert: proxyCert.certPem, key: proxyCert.keyPem });
+  const client = new KubeClient(connection(`https://kubernetes.internal:${target.port}`, {
+    caPem: ca.certPem,
+    token: "t",
+    proxyUrl: proxy.url,
+  }));
+  try {
+    const version = await client.request<{ gitVersion: string }>("GET", "/version");
+    assert.equal(version.gitVersion, "v1.36.3");
+  } finally {
+    client.close();
+    proxy.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("KubeClient reaches the server through a socks5 proxy-url with username and password", async () => {
+  const { ca, server, target } = await namedServer();
+  const proxy = new Socks5Proxy(target);
+  const client = new KubeClient(connection(`https://kubernetes.internal:${target.port}`, {
+    caPem: ca.certPem,
+    token: "t",
+    proxyUrl: proxy.url.replace("socks5://", "socks5://me:pw@"),
+  }));
+  try {
+    const version = await client.request<{ gitVersion: string }>("GET", "/version");
+    assert.equal(version.gitVersion, "v1.36.3");
+    assert.deepEqual(proxy.requests, [`me:pw kubernetes.internal:${target.port}`]);
+  } finally {
+    client.close();
+    proxy.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("KubeClient combines proxy-url with tls-server-name", async () => {
+  const { ca, server, target } = await namedServer();
+  const proxy = new ConnectProxy(target);
+  const client = new KubeClient(connection(`https://10.0.0.1:${target.port}`, {
+    caPem: ca.certPem,
+    token: "t",
+    tlsServerName: "kubernetes.internal",
+    proxyUrl: proxy.url,
+  }));
+  try {
+    const version = await client.request<{ gitVersion: string }>("GET", "/version");
+    assert.equal(version.gitVersion, "v1.36.3");
+    assert.match(proxy.requests[0]!, new RegExp(`^CONNECT 10.0.0.1:${target.port} `));
   } finally {
     client.close();
     proxy.close();
@@ -225,5 +301,97 @@ Deno.test("KubeClient reads a token file again after a 401, so a rotated token i
     client.close();
     await server.shutdown();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A temporary folder for a token file, removed on dispose. */
+async function tokenDir() {
+  const dir = await Deno.makeTempDir({ prefix: "token-file-" });
+  return {
+    file: `${dir}/token`,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+Deno.test("KubeClient sends the token file's token when the kubeconfig also has a static token (client-go's BearerTokenFile wins)", async () => {
+  await using dir = await tokenDir();
+  await Deno.writeTextFile(dir.file, "from-file\n");
+  const { server, seen, url } = tokenServer("from-file");
+  const client = new KubeClient(connection(url, { token: "static", tokenFile: dir.file }));
+  try {
+    await client.request("GET", "/version");
+    assert.deepEqual(seen, ["from-file"]);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("KubeClient reads the token file again once a minute, on the injected clock", async () => {
+  await using dir = await tokenDir();
+  const clock = new FakeClock();
+  const { server, seen, url } = tokenServer(null);
+  const client = new KubeClient(connection(url, { tokenFile: dir.file }), { clock });
+  try {
+    await Deno.writeTextFile(dir.file, "first");
+    await client.request("GET", "/version");
+    await Deno.writeTextFile(dir.file, "second");
+    clock.advance(59_999);
+    await client.request("GET", "/version");
+    clock.advance(1);
+    await client.request("GET", "/version");
+    assert.deepEqual(seen, ["first", "first", "second"]);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("KubeClient keeps the last token when the token file cannot be read again, as client-go", async () => {
+  await using dir = await tokenDir();
+  const clock = new FakeClock();
+  const { server, seen, url } = tokenServer("first");
+  const client = new KubeClient(connection(url, { tokenFile: dir.file }), { clock });
+  try {
+    await Deno.writeTextFile(dir.file, "first");
+    await client.request("GET", "/version");
+    await Deno.remove(dir.file);
+    clock.advance(60_000);
+    await client.request("GET", "/version");
+    assert.deepEqual(seen, ["first", "first"]);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("KubeClient falls back to the static token while the token file cannot be read", async () => {
+  await using dir = await tokenDir();
+  const { server, seen, url } = tokenServer("static");
+  const client = new KubeClient(connection(url, { token: "static", tokenFile: dir.file }));
+  try {
+    await client.request("GET", "/version");
+    await Deno.writeTextFile(dir.file, "static");
+    await client.request("GET", "/version");
+    assert.deepEqual(seen, ["static", "static"]);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("KubeClient without a static token reports a token file it cannot read", async () => {
+  await using dir = await tokenDir();
+  const { server, seen, url } = tokenServer(null);
+  const client = new KubeClient(connection(url, { tokenFile: dir.file }));
+  try {
+    await assert.rejects(
+      client.request("GET", "/version"),
+      (error) => error instanceof ApiError && error.reason === "CredentialsError",
+    );
+    assert.deepEqual(seen, []);
+  } finally {
+    client.close();
+    await server.shutdown();
   }
 });

@@ -110,9 +110,12 @@ Deno.test("fromKubeconfigFiles() honours tls-server-name and http, https and soc
   await withFiles({
     sni: TLS(`{server: "https://10.0.0.1:6443", tls-server-name: kubernetes.internal}`),
     proxy: TLS(`{server: "https://10.0.0.1:6443", proxy-url: "socks5://127.0.0.1:1080"}`),
+    both: TLS(`{server: "https://x", proxy-url: "http://p:3128", tls-server-name: n}`),
   }, async (dir) => {
     assert.equal((await fromKubeconfigFiles([`${dir}/sni`])).tlsServerName, "kubernetes.internal");
     assert.equal((await fromKubeconfigFiles([`${dir}/proxy`])).proxyUrl, "socks5://127.0.0.1:1080");
+    const both = await fromKubeconfigFiles([`${dir}/both`]);
+    assert.deepEqual([both.proxyUrl, both.tlsServerName], ["http://p:3128", "n"]);
   });
 });
 
@@ -123,10 +126,6 @@ Deno.test("fromKubeconfigFiles() refuses what it cannot honour with one line say
       /insecure-skip-tls-verify.*give the cluster's certificate-authority instead/,
     ],
     [TLS(`{server: "https://x", proxy-url: "ftp://p"}`), /only http, https and socks5/],
-    [
-      TLS(`{server: "https://x", proxy-url: "http://p:3128", tls-server-name: n}`),
-      /both proxy-url and tls-server-name/,
-    ],
     [
       TLS(`{server: "https://x"}`, `{auth-provider: {name: gcp, config: {}}}`),
       /legacy auth-provider "gcp".*gke-gcloud-auth-plugin/,

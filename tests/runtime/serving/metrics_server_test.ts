@@ -15,6 +15,7 @@ import {
 import { registerProcessMetrics } from "../../../src/runtime/observability/process_metrics.ts";
 import { KeyPairError } from "../../../src/runtime/serving/serving_certificate.ts";
 import { createNamespace } from "../../_support/cluster.ts";
+import { FakeClock } from "../fake_clock.ts";
 import {
   applyRbac,
   negotiatedProtocol,
@@ -136,18 +137,18 @@ Deno.test("Metrics server and delegated auth against a real API server", async (
     });
 
     await t.step("decisions are cached per token hash until the TTL passes", async () => {
-      let now = 0;
-      const auth = new DelegatingAuthenticator(reviewer, { ttlMs: 10_000, now: () => now });
+      const clock = new FakeClock();
+      const auth = new DelegatingAuthenticator(reviewer, { ttlMs: 10_000, clock });
       const before = reviews;
       const decisions = await Promise.all(
         Array.from({ length: 10 }, () => auth.authorize(`Bearer ${reader}`, "get", "/metrics")),
       );
       assert.ok(decisions.every((d) => d.status === 200));
       assert.equal(reviews - before, 2, "one TokenReview and one SubjectAccessReview");
-      now = 9_999;
+      clock.advance(9_999);
       assert.equal((await auth.authorize(`Bearer ${reader}`, "get", "/metrics")).status, 200);
       assert.equal(reviews - before, 2);
-      now = 10_000;
+      clock.advance(1);
       assert.equal((await auth.authorize(`Bearer ${reader}`, "get", "/metrics")).status, 200);
       assert.equal(reviews - before, 4, "reviewed again after the TTL");
       assert.equal((await auth.authorize(`Bearer ${stranger}`, "get", "/metrics")).status, 403);

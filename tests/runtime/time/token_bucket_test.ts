@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TokenBucket } from "../../../src/runtime/time/token_bucket.ts";
+import { TokenBucket, WaitExceedsDeadlineError } from "../../../src/runtime/time/token_bucket.ts";
 import { FakeClock } from "../fake_clock.ts";
 import { isPending } from "../helpers.ts";
 
@@ -133,4 +133,79 @@ Deno.test("TokenBucket.wait() rejects at once, taking nothing, if the signal alr
   const reason = new Error("Already stopped");
   await assert.rejects(bucket.wait(AbortSignal.abort(reason)), (error) => error === reason);
   assert.equal(bucket.tokens(), 1);
+});
+
+Deno.test("TokenBucket.wait() fails at once, taking nothing, when the token would come after the deadline", async () => {
+  const clock = new FakeClock();
+  const bucket = new TokenBucket({ rate: 10, burst: 1, clock });
+  bucket.allow();
+  // The next token is due in 100 ms: a deadline 99 ms away cannot be met.
+  await assert.rejects(bucket.wait(undefined, clock.now() + 99), WaitExceedsDeadlineError);
+  assert.equal(bucket.tokens(), 0, "nothing was reserved");
+  assert.equal(clock.pendingTimers, 0, "nothing waits");
+  // A deadline the token can meet is waited for as before.
+  const waiting = bucket.wait(undefined, clock.now() + 100);
+  assert.equal(bucket.tokens(), -1);
+  clock.advance(100);
+  await waiting;
+});
+
+Deno.test("TokenBucket.wait() with deadlines leaves no backlog after a flood of callers that would time out", async () => {
+  const clock = new FakeClock();
+  const bucket = new TokenBucket({ rate: 10, burst: 10, clock });
+  // 1,000 callers, each giving up after 1 s: only the burst plus one second of rate get a token.
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: 1000 }, () => {
+      const waiting = bucket.wait(undefined, clock.now() + 1000);
+      return waiting;
+    }).map(async (waiting, i) => {
+      if (i === 0) clock.advance(1000); // Time passes once every caller has asked.
+      return await waiting;
+    }),
+  );
+  const granted = outcomes.filter((o) => o.status === "fulfilled").length;
+  assert.equal(granted, 20, "10 from the burst and 10 over the second");
+  assert.ok(
+    outcomes.every((o) => o.status === "fulfilled" || o.reason instanceof WaitExceedsDeadlineError),
+  );
+  // The flood is over: the bucket is not in debt beyond the last granted token.
+  assert.equal(bucket.tokens(), 0);
+  clock.advance(100);
+  assert.equal(bucket.allow(), true, "the next caller after the flood waits no longer than 1/rate");
+});
+
+Deno.test("TokenBucket.wait() without a deadline still queues (the old behaviour, for watches)", async () => {
+  const clock = new FakeClock();
+  const bucket = new TokenBucket({ rate: 10, burst: 1, clock });
+  const waits = [bucket.wait(), bucket.wait(), bucket.wait()];
+  assert.equal(bucket.tokens(), -2);
+  clock.advance(200);
+  await Promise.all(waits);
+});
+
+Deno.test("TokenBucket holds callers to the configured rate on virtual time", async () => {
+  const clock = new FakeClock();
+  const qps = 20;
+  const bucket = new TokenBucket({ rate: qps, burst: 1, clock });
+  const grantedAt: number[] = [];
+  let stop = false;
+  // 8 callers loop as fast as the bucket lets them, as the client's requests do.
+  const callers = Array.from({ length: 8 }, async () => {
+    while (!stop) {
+      await bucket.wait();
+      grantedAt.push(clock.now());
+    }
+  });
+  // Time moves in 25 ms steps; after each, every caller that got its token runs and asks again.
+  for (let t = 0; t < 3_000; t += 25) {
+    clock.advance(25);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  stop = true;
+  clock.advance(1_000); // Lets the callers still waiting finish.
+  await Promise.all(callers);
+  const inWindow = grantedAt.filter((t) => t <= 3_000);
+  assert.equal(inWindow.length, 1 + 3 * qps, "the burst of 1, then 20 per second for 3 s");
+  const gaps = inWindow.slice(1).map((t, i) => t - inWindow[i]!);
+  assert.ok(gaps.every((gap) => gap >= 0 && gap <= 1000 / qps), `gaps ${gaps}`);
 });

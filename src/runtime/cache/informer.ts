@@ -104,7 +104,7 @@ export class Informer<T extends KubeObject> {
     return this.#writer.synced;
   }
 
-  /** When the last list or watch event (bookmarks included) arrived, in the clock's ms. */
+  /** When the last list or watch event (bookmarks included) arrived: wall time, ms since the epoch. */
   get lastEventAt(): number {
     return this.#lastEventAt;
   }
@@ -146,7 +146,7 @@ export class Informer<T extends KubeObject> {
         });
         continue;
       }
-      this.#lastEventAt = this.#clock.now();
+      this.#lastEventAt = this.#clock.wallNow();
       const wasSynced = this.#writer.synced;
       for (const change of applyWatcherEvent(this.#writer, this.#transformed(event))) {
         this.#emit(change);

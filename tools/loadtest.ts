@@ -33,7 +33,14 @@ export interface LoadtestOptions {
   steadySeconds: number;
   restart: boolean;
   timeoutSeconds: number;
+  /**
+   * Give the Databases environments in turn (production, staging, development) and report
+   * create→Ready latency for production and for the rest. @default false
+   */
+  mixEnvironments?: boolean;
 }
+
+const MIX = ["production", "staging", "development"];
 
 /**
  * Control-plane client limits for load runs, so the StatefulSet controller and the scheduler
@@ -76,7 +83,17 @@ export async function runLoadtest(o: LoadtestOptions): Promise<Record<string, un
     const tracking = tracker.informer.run(watching.signal);
     await tracker.informer.synced;
     const started = performance.now();
-    const createdAt = await createDatabases(client, o.namespace, names, o.concurrency);
+    const environmentOf = (name: string) =>
+      o.mixEnvironments
+        ? MIX[Number(name.slice(name.lastIndexOf("-") + 1)) % MIX.length]
+        : undefined;
+    const createdAt = await createDatabases(
+      client,
+      o.namespace,
+      names,
+      o.concurrency,
+      environmentOf,
+    );
     const created = performance.now();
     const all = withTimeout(
       tracker.done,
@@ -93,7 +110,8 @@ export async function runLoadtest(o: LoadtestOptions): Promise<Record<string, un
       await tracking;
     }
     const allReady = Math.max(...tracker.readyAt.values());
-    const latencies = names.map((n) => tracker.readyAt.get(n)! - createdAt.get(n)!);
+    const latencyOf = (n: string) => tracker.readyAt.get(n)! - createdAt.get(n)!;
+    const latencies = names.map(latencyOf);
     const samples = await scrape(metricsUrl);
     const requests = Object.fromEntries(sumBy(samples, "rest_client_requests_total", "method"));
     const totalRequests = Object.values(requests).reduce((a, b) => a + b, 0);
@@ -112,6 +130,9 @@ export async function runLoadtest(o: LoadtestOptions): Promise<Record<string, un
         perDatabase: round(totalRequests / o.count),
         byMethod: requests,
       },
+      ...(o.mixEnvironments
+        ? { latencyByEnvironmentMs: byEnvironment(names, environmentOf, latencyOf) }
+        : {}),
       reconcilesPerDatabase: round(reconciles / o.count),
       operatorPeakRssMiB: round(memoryMiB(operator.process.pid).peak),
       operatorCpuSeconds: round(cpuSeconds(operator.process.pid) - opCpu0),
@@ -238,6 +259,22 @@ async function phaseCounts(client: KubeClient, namespace: string): Promise<Recor
   return counts;
 }
 
+/** create→Ready p50 and p90 of the production Databases and of the rest. */
+function byEnvironment(
+  names: string[],
+  environmentOf: (name: string) => string | undefined,
+  latencyOf: (name: string) => number,
+) {
+  const production = names.filter((n) => environmentOf(n) === "production").map(latencyOf);
+  const rest = names.filter((n) => environmentOf(n) !== "production").map(latencyOf);
+  const summary = (l: number[]) => ({
+    count: l.length,
+    p50: round(percentile(l, 50)),
+    p90: round(percentile(l, 90)),
+  });
+  return { production: summary(production), rest: summary(rest) };
+}
+
 function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
@@ -259,6 +296,7 @@ if (import.meta.main) {
       "no-restart": { type: "boolean", default: false },
       "timeout": { type: "string", default: "900" },
       "json": { type: "string" },
+      "mix-environments": { type: "boolean", default: false },
     },
   });
   const passThrough = ["max-concurrent-reconciles", "kube-api-qps", "kube-api-burst"]
@@ -274,6 +312,7 @@ if (import.meta.main) {
     steadySeconds: Number(values["steady-seconds"]),
     restart: !values["no-restart"],
     timeoutSeconds: Number(values.timeout),
+    mixEnvironments: values["mix-environments"]!,
   });
   console.log(JSON.stringify(result, null, 2));
   if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(result, null, 2));

@@ -141,8 +141,8 @@ export class DatabaseReconciler {
         deployed.conflict = conflicts.join("; ");
         this.#o.events.record(db, "Warning", "ResourceExists", "Reconcile", deployed.conflict);
       }
-      // Ready is reported by the status (condition Ready, with its transition time), not by
-      // an Event: one Event per creation is what the API server is asked to store.
+      // Readiness is reported by the status (the Ready condition and its transition time), not
+      // by an Event as well: a new Database costs the API server one Event.
       await this.#writeStatus(db, deployed);
       // No cache event follows when a foreign object goes or a StorageClass is fixed.
       if (deployed.conflict || deployed.storageProblem) {
@@ -270,31 +270,30 @@ export class DatabaseReconciler {
   ): Promise<string | undefined> {
     const standbyOnly = [desiredPodsService(db), desiredReadOnlyService(db)];
     const wanted = [desiredService(db), ...(spec.replicas > 1 ? standbyOnly : [])];
-    const [taken] = await allSettledOrThrow(
-      allSettledOrThrow(...wanted.map(async (desired) => {
-        const name = desired.metadata.name!;
-        let live = this.#o.services.store.get(`${db.metadata.namespace}/${name}`);
-        if (!live) {
-          const made = await this.#createOnly(
-            db,
-            CORE.services,
-            projectService,
-            desired,
-            changes,
-            log,
-          );
-          if ("created" in made) return undefined;
-          live = made.live;
-        }
-        if (live && !controlledBy(live, db)) return foreignObjectMessage("Service", live, db);
-        await this.#ensure(db, CORE.services, live, desired, changes, log);
-        return undefined;
-      })),
-      spec.replicas > 1 ? Promise.resolve() : allSettledOrThrow(
-        ...standbyOnly.map((s) => this.#removeService(db, s.metadata.name!, log)),
-      ),
+    const unwanted = spec.replicas > 1 ? [] : standbyOnly;
+    const taken = await allSettledOrThrow(
+      ...wanted.map((desired) => this.#ensureService(db, desired, changes, log)),
+      ...unwanted.map((service) => this.#removeService(db, service.metadata.name!, log)),
     );
     return taken.filter((m) => m).join("; ") || undefined;
+  }
+
+  /** Makes or updates one Service; returns a message when its name is someone else's. */
+  async #ensureService(
+    db: Database,
+    desired: Service,
+    changes: Changes,
+    log: Logger,
+  ): Promise<string | undefined> {
+    let live = this.#o.services.store.get(`${db.metadata.namespace}/${desired.metadata.name}`);
+    if (!live) {
+      const made = await this.#createOnly(db, CORE.services, projectService, desired, changes, log);
+      if ("created" in made) return undefined;
+      live = made.live;
+    }
+    if (live && !controlledBy(live, db)) return foreignObjectMessage("Service", live, db);
+    await this.#ensure(db, CORE.services, live, desired, changes, log);
+    return undefined;
   }
 
   /** Deletes a Service the Database no longer needs, if it is there and the Database's. */

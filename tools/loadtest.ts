@@ -27,7 +27,14 @@ export interface LoadtestOptions {
   steadySeconds: number;
   restart: boolean;
   timeoutSeconds: number;
+  /**
+   * Give the Databases environments in turn (production, staging, development) and report
+   * create→Ready latency for production and for the rest. @default false
+   */
+  mixEnvironments?: boolean;
 }
+
+const MIX = ["production", "staging", "development"];
 
 /**
  * Control-plane client limits for load runs, so the StatefulSet controller and the scheduler
@@ -68,15 +75,21 @@ export async function runLoadtest(o: LoadtestOptions): Promise<Record<string, un
     const apiCpu0 = apiPid ? cpuSeconds(apiPid) : NaN;
     const opCpu0 = cpuSeconds(operator.process.pid);
     const names = Array.from({ length: o.count }, (_, i) => `load-test-${i}`);
+    const environmentOf = (name: string) =>
+      o.mixEnvironments
+        ? MIX[Number(name.slice(name.lastIndexOf("-") + 1)) % MIX.length]
+        : undefined;
     const { started, created, createdAt, tracker } = await createAndAwaitReady(
       client,
       o.namespace,
       names,
       o.concurrency,
       o.timeoutSeconds * 1000,
+      environmentOf,
     );
     const allReady = Math.max(...tracker.readyAt.values());
-    const latencies = names.map((n) => tracker.readyAt.get(n)! - createdAt.get(n)!);
+    const latencyOf = (n: string) => tracker.readyAt.get(n)! - createdAt.get(n)!;
+    const latencies = names.map(latencyOf);
     const samples = await scrape(metricsUrl);
     const requests = Object.fromEntries(sumBy(samples, "rest_client_requests_total", "method"));
     const totalRequests = Object.values(requests).reduce((a, b) => a + b, 0);
@@ -95,6 +108,9 @@ export async function runLoadtest(o: LoadtestOptions): Promise<Record<string, un
         perDatabase: round(totalRequests / o.count),
         byMethod: requests,
       },
+      ...(o.mixEnvironments
+        ? { latencyByEnvironmentMs: byEnvironment(names, environmentOf, latencyOf) }
+        : {}),
       reconcilesPerDatabase: round(reconciles / o.count),
       operatorPeakRssMiB: round(memoryMiB(operator.process.pid).peak),
       operatorCpuSeconds: round(cpuSeconds(operator.process.pid) - opCpu0),
@@ -204,6 +220,22 @@ async function phaseCounts(client: KubeClient, namespace: string): Promise<Recor
   return counts;
 }
 
+/** create→Ready p50 and p90 of the production Databases and of the rest. */
+function byEnvironment(
+  names: string[],
+  environmentOf: (name: string) => string | undefined,
+  latencyOf: (name: string) => number,
+) {
+  const production = names.filter((n) => environmentOf(n) === "production").map(latencyOf);
+  const rest = names.filter((n) => environmentOf(n) !== "production").map(latencyOf);
+  const summary = (l: number[]) => ({
+    count: l.length,
+    p50: round(percentile(l, 50)),
+    p90: round(percentile(l, 90)),
+  });
+  return { production: summary(production), rest: summary(rest) };
+}
+
 function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
@@ -225,6 +257,7 @@ if (import.meta.main) {
       "no-restart": { type: "boolean", default: false },
       "timeout": { type: "string", default: "900" },
       "json": { type: "string" },
+      "mix-environments": { type: "boolean", default: false },
     },
   });
   const passThrough = ["max-concurrent-reconciles", "kube-api-qps", "kube-api-burst"]
@@ -240,6 +273,7 @@ if (import.meta.main) {
     steadySeconds: Number(values["steady-seconds"]),
     restart: !values["no-restart"],
     timeoutSeconds: Number(values.timeout),
+    mixEnvironments: values["mix-environments"]!,
   });
   const { readySeconds: _series, ...report } = result;
   console.log(JSON.stringify(report, null, 2));

@@ -1,7 +1,8 @@
 /**
  * Wires the Database controller into a manager: `For(Database).Owns(Secret).Owns(Service)
  * .Owns(StatefulSet).Watches(Pod → its Database by label)`, with the `spec.environment` field
- * index of the course.
+ * index of the course, whose field also orders the queue (`production` first, see
+ * `priority.ts`).
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { projectSecret, projectService, projectStatefulSet } from "./cache_proje
 import { DATABASE_POD_INDEX, databaseOfPod, type Pod, projectPod } from "./pod_health.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "./labels.ts";
 import { DatabaseMetrics } from "./metrics.ts";
+import { databasePriority, environmentOf } from "./priority.ts";
 import { DatabaseReconciler } from "./reconciler.ts";
 import type { Secret } from "./secret.ts";
 import type { Service } from "./service.ts";
@@ -43,10 +45,7 @@ export function setupDatabaseController(
   // (and their memory) out of the process.
   const owned = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` };
   const databases = manager.informer<Database>(DATABASE_RESOURCE);
-  databases.indexField(
-    ENVIRONMENT_INDEX,
-    (db) => (db.spec?.environment ? [db.spec.environment] : []),
-  );
+  databases.indexField(ENVIRONMENT_INDEX, environmentOf);
   // Cached owned objects keep only what the reconciler reads and sets: most of the memory.
   const secrets = manager.informer<Secret>(CORE.secrets, {
     ...owned,
@@ -88,6 +87,8 @@ export function setupDatabaseController(
       ? new DatabaseMetrics(options.metrics, databases.store).instrument(reconciler.reconcile)
       : reconciler.reconcile,
     maxConcurrentReconciles: options.maxConcurrentReconciles ?? 2,
+    // Readiness news first, then production Databases (see priority.ts).
+    priority: databasePriority((key) => databases.store.get(key)),
     predicate: needsReconcile,
   });
 }

@@ -1,13 +1,20 @@
 /**
  * Turns one Database into its Secret, Service and StatefulSet, and reports its status.
  *
- * Reads come from the informer caches (an owned object missing from its cache is read from the
- * API, so nothing immutable is rebuilt and nobody else's object is taken over); a write is sent
- * only when the cache shows a difference, so reconciling a converged Database sends no request
- * at all. Objects are written with server-side apply under one field manager, which also
- * reverts conflicting hand edits and removes what the spec no longer asks for. The Secret is
- * the exception: it is created with a plain create, so a password already in the cluster (but
- * not yet in the cache) is never overwritten. Only objects the Database controls are changed.
+ * Reads come from the informer caches; a write is sent only when the cache shows a difference,
+ * so reconciling a converged Database sends no request at all. Objects are written with
+ * server-side apply under one field manager, which also reverts conflicting hand edits and
+ * removes what the spec no longer asks for. An object missing from its cache is created without
+ * a read first (a create-only apply, see `create_only.ts`; the Secret with a plain create, so a
+ * password already in the cluster is never overwritten); only when its name turns out taken is
+ * it read, so nothing immutable is rebuilt and nobody else's object is taken over. Only objects
+ * the Database controls are changed.
+ *
+ * Creating a Database costs five requests: the Secret, the Service and the StatefulSet (the
+ * Services need nothing first; the StatefulSet waits only for the Secret, as its pods must never
+ * start on a Secret that is not this Database's), one `Created` Event naming all three, and the
+ * status write that reports Ready. Until then the CRD's default shows phase Pending; a status
+ * that would only say "creating, nothing ready, nothing wrong" is not written (see `status.ts`).
  *
  * Outcomes: an invalid name or spec, or an object the API server refuses (400/422), is phase
  * Failed and not retried until the Database changes; other API errors are retried with
@@ -39,6 +46,7 @@ import { projectService, projectStatefulSet } from "./cache_projections.ts";
 import { FIELD_MANAGER } from "./labels.ts";
 import { credentialsVersion } from "./credentials.ts";
 import { checkDatabaseName } from "./database_name.ts";
+import { applyCreateOnly } from "./create_only.ts";
 import { controlledBy, foreignObjectMessage } from "./ownership.ts";
 import { DATABASE_POD_INDEX, type Pod, podProblem, streamingStandbys } from "./pod_health.ts";
 import { compareQuantities, isQuantity, sameQuantity } from "./quantity.ts";
@@ -55,13 +63,12 @@ import {
   desiredReadOnlyService,
   desiredService,
   podsServiceName,
-  readOnlyServiceName,
   ROLE_LABEL,
   type Service,
 } from "./service.ts";
 import { parseDatabaseSpec } from "./spec.ts";
 import { desiredStatefulSet, type StatefulSet, volumeClaimTemplate } from "./statefulset.ts";
-import { desiredStatus, type Observation, statusChanged } from "./status.ts";
+import { desiredStatus, nothingToReport, type Observation, statusChanged } from "./status.ts";
 import { createMissingClaims, growVolumes, STORAGE_SIZE_ANNOTATION } from "./storage.ts";
 import { type Database, DATABASE_RESOURCE, type DatabaseSpec, FINALIZER, GROUP } from "./types.ts";
 
@@ -92,6 +99,15 @@ type Deployed = Extract<Observation, { kind: "deployed" }>;
 /** Annotation on owned objects: hash of what the operator last applied (see `apply.ts`). */
 export const APPLIED_HASH_ANNOTATION = `${GROUP}/applied-hash`;
 
+/** What one reconcile created and updated (`Kind name`), for one Event of each. */
+interface Changes {
+  created: string[];
+  updated: string[];
+}
+
+/** The order objects are named in Events, whatever order the writes finished in. */
+const KIND_ORDER = ["Secret", "Service", "StatefulSet", "PersistentVolumeClaim"];
+
 /** The Database reconciler; `reconcile` is handed to a controller. */
 export class DatabaseReconciler {
   readonly #o: DatabaseReconcilerOptions;
@@ -113,31 +129,21 @@ export class DatabaseReconciler {
     if (nameProblem) return await this.#refuseSpec(db, nameProblem);
     const parsed = parseDatabaseSpec(db.spec);
     if (!parsed.ok) return await this.#refuseSpec(db, parsed.message);
+    const changes: Changes = { created: [], updated: [] };
     try {
-      // Independent of each other; the StatefulSet comes after, as its pods read the Secret.
-      const [secret, serviceTaken] = await Promise.all([
-        this.#ensureSecret(db, parsed.spec, log),
-        this.#ensureServices(db, parsed.spec, log),
-      ]);
-      const secretTaken = "conflict" in secret ? secret.conflict : undefined;
-      const deployed: Deployed = "conflict" in secret
-        ? { kind: "deployed", replicas: parsed.spec.replicas } // Its pods would read that Secret.
-        : await this.#ensureStatefulSet(
-          db,
-          parsed.spec,
-          credentialsVersion(parsed.spec.username, secret.password),
-          log,
-        );
+      const spec = parsed.spec;
+      const [serviceTaken, [secretTaken, deployed]] = await allSettledOrThrow(
+        this.#ensureServices(db, spec, changes, log),
+        this.#ensureSecretThenStatefulSet(db, spec, changes, log),
+      );
       const conflicts = [secretTaken, serviceTaken, deployed.conflict].filter((m) => m);
       if (conflicts.length > 0) {
         deployed.conflict = conflicts.join("; ");
         this.#o.events.record(db, "Warning", "ResourceExists", "Reconcile", deployed.conflict);
       }
-      const wasReady = db.status?.ready === true;
-      const status = await this.#writeStatus(db, deployed);
-      if (status.ready && !wasReady) {
-        this.#o.events.record(db, "Normal", "Ready", "Reconcile", "All replicas are ready");
-      }
+      // Readiness is reported by the status (the Ready condition and its transition time), not
+      // by an Event as well: a new Database costs the API server one Event.
+      await this.#writeStatus(db, deployed);
       // No cache event follows when a foreign object goes or a StorageClass is fixed.
       if (deployed.conflict || deployed.storageProblem) {
         return { requeueAfterMs: this.#o.degradedRetryMs ?? 30_000 };
@@ -162,8 +168,46 @@ export class DatabaseReconciler {
         this.#o.events.record(db, "Warning", "ApiError", "Reconcile", error.message);
       }
       throw error;
+    } finally {
+      this.#recordChanges(db, changes);
     }
   };
+
+  /** One `Created` and one `Updated` Event for what this reconcile wrote, if anything. */
+  #recordChanges(db: Database, changes: Changes): void {
+    const names = (list: string[]) =>
+      [...list].sort((a, b) =>
+        KIND_ORDER.indexOf(a.split(" ")[0]!) - KIND_ORDER.indexOf(b.split(" ")[0]!) ||
+        a.localeCompare(b)
+      ).join(", ");
+    if (changes.created.length > 0) {
+      this.#o.events.record(db, "Normal", "Created", "Create", `Created ${names(changes.created)}`);
+    }
+    if (changes.updated.length > 0) {
+      this.#o.events.record(db, "Normal", "Updated", "Update", `Updated ${names(changes.updated)}`);
+    }
+  }
+
+  /**
+   * The Secret, then the StatefulSet, which waits for it only because its pods must never start
+   * on a Secret that turns out to be someone else's (the Services need nothing first).
+   *
+   * @returns The Secret's `ResourceExists` message, if any, and what the StatefulSet showed.
+   */
+  async #ensureSecretThenStatefulSet(
+    db: Database,
+    spec: DatabaseSpec,
+    changes: Changes,
+    log: Logger,
+  ): Promise<[string | undefined, Deployed]> {
+    const secret = await this.#ensureSecret(db, spec, changes, log);
+    // No StatefulSet on someone else's Secret: its pods would read it.
+    if ("conflict" in secret) {
+      return [secret.conflict, { kind: "deployed", replicas: spec.replicas }];
+    }
+    const credentials = credentialsVersion(spec.username, secret.password);
+    return [undefined, await this.#ensureStatefulSet(db, spec, credentials, changes, log)];
+  }
 
   /** Phase Failed for a spec or name the CRD should have refused (an older CRD, say). */
   async #refuseSpec(db: Database, message: string): Promise<void> {
@@ -178,6 +222,7 @@ export class DatabaseReconciler {
   async #ensureSecret(
     db: Database,
     spec: DatabaseSpec,
+    changes: Changes,
     log: Logger,
   ): Promise<{ password: string } | { conflict: string }> {
     const ns = db.metadata.namespace!;
@@ -190,7 +235,7 @@ export class DatabaseReconciler {
           body: desiredSecret(db, spec, password, replication),
           query: { fieldManager: FIELD_MANAGER },
         });
-        this.#created(db, "Secret", secretName(db), log);
+        this.#created(db, "Secret", secretName(db), changes, log);
         return { password };
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 409)) throw error;
@@ -213,40 +258,54 @@ export class DatabaseReconciler {
   }
 
   /**
-   * The read-write Service, the governing headless one and, with standbys, the read-only one
-   * (removed again when replicas go back to 1); returns a message when a name is taken.
+   * The read-write Service and, with standbys, the governing headless one and the read-only one
+   * (both removed again when replicas go back to 1: only standbys use the pods' DNS names);
+   * returns a message when a name is taken.
    */
   async #ensureServices(
     db: Database,
     spec: DatabaseSpec,
+    changes: Changes,
     log: Logger,
   ): Promise<string | undefined> {
-    const wanted = [desiredService(db), desiredPodsService(db)];
-    if (spec.replicas > 1) wanted.push(desiredReadOnlyService(db));
-    else await this.#removeReadOnlyService(db, log);
-    const taken = await Promise.all(wanted.map(async (desired) => {
-      const name = desired.metadata.name!;
-      const live = await this.#live(CORE.services, this.#o.services, db, projectService, name);
-      if (live && !controlledBy(live, db)) return foreignObjectMessage("Service", live, db);
-      await this.#ensure(db, CORE.services, live, desired, log);
-      return undefined;
-    }));
+    const standbyOnly = [desiredPodsService(db), desiredReadOnlyService(db)];
+    const wanted = [desiredService(db), ...(spec.replicas > 1 ? standbyOnly : [])];
+    const unwanted = spec.replicas > 1 ? [] : standbyOnly;
+    const taken = await allSettledOrThrow(
+      ...wanted.map((desired) => this.#ensureService(db, desired, changes, log)),
+      ...unwanted.map((service) => this.#removeService(db, service.metadata.name!, log)),
+    );
     return taken.filter((m) => m).join("; ") || undefined;
   }
 
-  async #removeReadOnlyService(db: Database, log: Logger): Promise<void> {
+  /** Makes or updates one Service; returns a message when its name is someone else's. */
+  async #ensureService(
+    db: Database,
+    desired: Service,
+    changes: Changes,
+    log: Logger,
+  ): Promise<string | undefined> {
+    let live = this.#o.services.store.get(`${db.metadata.namespace}/${desired.metadata.name}`);
+    if (!live) {
+      const made = await this.#createOnly(db, CORE.services, projectService, desired, changes, log);
+      if ("created" in made) return undefined;
+      live = made.live;
+    }
+    if (live && !controlledBy(live, db)) return foreignObjectMessage("Service", live, db);
+    await this.#ensure(db, CORE.services, live, desired, changes, log);
+    return undefined;
+  }
+
+  /** Deletes a Service the Database no longer needs, if it is there and the Database's. */
+  async #removeService(db: Database, name: string, log: Logger): Promise<void> {
     const ns = db.metadata.namespace!;
-    const live = this.#o.services.store.get(`${ns}/${readOnlyServiceName(db)}`);
+    const live = this.#o.services.store.get(`${ns}/${name}`);
     if (!live || !controlledBy(live, db)) return;
-    await this.#o.client.request("DELETE", objectPath(CORE.services, ns, readOnlyServiceName(db)))
+    await this.#o.client.request("DELETE", objectPath(CORE.services, ns, name))
       .catch((error) => {
         if (!(error instanceof ApiError && error.code === 404)) throw error;
       });
-    log.info("Deleted", {
-      kind: "Service",
-      name: readOnlyServiceName(db),
-      database: db.metadata.name,
-    });
+    log.info("Deleted", { kind: "Service", name, database: db.metadata.name });
   }
 
   /** Labels each pod with its role (ordinal 0 is the primary), for the read-only Service. */
@@ -271,10 +330,24 @@ export class DatabaseReconciler {
     db: Database,
     spec: DatabaseSpec,
     credentials: string,
+    changes: Changes,
     log: Logger,
   ): Promise<Deployed> {
-    // A cache miss is read from the API before anything immutable is rebuilt from the spec.
-    const live = await this.#live(CORE.statefulSets, this.#o.statefulSets, db, projectStatefulSet);
+    let live = this.#o.statefulSets.store.get(`${db.metadata.namespace}/${db.metadata.name}`);
+    if (!live) {
+      const desired = desiredStatefulSet(db, spec, volumeClaimTemplate(db, spec), credentials);
+      const made = await this.#createOnly(
+        db,
+        CORE.statefulSets,
+        projectStatefulSet,
+        desired,
+        changes,
+        log,
+      );
+      if ("created" in made) return this.#deployed(db, spec, made.created);
+      // The name is taken: what is there decides, before anything immutable is rebuilt.
+      live = made.live;
+    }
     if (live && !controlledBy(live, db)) {
       return {
         kind: "deployed",
@@ -324,9 +397,21 @@ export class DatabaseReconciler {
         spec.replicas,
         FIELD_MANAGER,
       );
-      for (const claim of created) this.#created(db, "PersistentVolumeClaim", claim, log);
+      for (const claim of created) {
+        this.#created(db, "PersistentVolumeClaim", claim, changes, log);
+      }
     }
-    const current = await this.#ensure(db, CORE.statefulSets, live, desired, log);
+    const current = await this.#ensure(db, CORE.statefulSets, live, desired, changes, log);
+    return this.#deployed(db, spec, current, storageProblem);
+  }
+
+  /** What the StatefulSet and the pods show, once the StatefulSet is as the spec asks. */
+  async #deployed(
+    db: Database,
+    spec: DatabaseSpec,
+    current: StatefulSet,
+    storageProblem?: string,
+  ): Promise<Deployed> {
     const key = `${db.metadata.namespace}/${db.metadata.name}`;
     const pods = this.#o.pods.store.list({ index: DATABASE_POD_INDEX, value: key });
     if (spec.replicas > 1) await this.#labelRoles(db, pods);
@@ -342,23 +427,30 @@ export class DatabaseReconciler {
   }
 
   /**
-   * The cached object named `name` (the Database's name by default); on a cache miss, the
-   * object as the API has it (projected like the cache), or undefined when there is none.
+   * Creates `desired`, which the cache does not hold, unless its name is taken; then reads what
+   * holds it (projected like the cache; undefined if it went meanwhile).
    */
-  async #live<T extends KubeObject>(
-    type: ResourceType,
-    informer: Informer<T>,
+  async #createOnly<T extends KubeObject>(
     db: Database,
+    type: ResourceType,
     project: (object: T) => T,
-    name = db.metadata.name!,
-  ): Promise<T | undefined> {
-    const { namespace } = db.metadata;
-    const cached = informer.store.get(`${namespace}/${name}`);
-    if (cached) return cached;
+    desired: T,
+    changes: Changes,
+    log: Logger,
+  ): Promise<{ created: T } | { live: T | undefined }> {
+    const { object } = await withAppliedHash(desired, APPLIED_HASH_ANNOTATION);
+    const created = await applyCreateOnly(this.#o.client, type, object, FIELD_MANAGER);
+    const { namespace, name } = desired.metadata;
+    if (created) {
+      this.#created(db, type.kind, name!, changes, log);
+      return { created };
+    }
     try {
-      return project(await this.#o.client.request<T>("GET", objectPath(type, namespace, name)));
+      return {
+        live: project(await this.#o.client.request<T>("GET", objectPath(type, namespace, name!))),
+      };
     } catch (error) {
-      if (error instanceof ApiError && error.code === 404) return undefined;
+      if (error instanceof ApiError && error.code === 404) return { live: undefined };
       throw error;
     }
   }
@@ -372,6 +464,7 @@ export class DatabaseReconciler {
     type: ResourceType,
     live: T | undefined,
     desired: T,
+    changes: Changes,
     log: Logger,
   ): Promise<T> {
     const { object, hash } = await withAppliedHash(desired, APPLIED_HASH_ANNOTATION);
@@ -388,15 +481,9 @@ export class DatabaseReconciler {
         name: desired.metadata.name,
         database: db.metadata.name,
       });
-      this.#o.events.record(
-        db,
-        "Normal",
-        "Updated",
-        "Update",
-        `Updated ${type.kind} ${desired.metadata.name}`,
-      );
+      changes.updated.push(`${type.kind} ${desired.metadata.name}`);
     } else {
-      this.#created(db, type.kind, desired.metadata.name!, log);
+      this.#created(db, type.kind, desired.metadata.name!, changes, log);
     }
     return result;
   }
@@ -405,14 +492,14 @@ export class DatabaseReconciler {
     return apply(this.#o.client, type, desired, { fieldManager: FIELD_MANAGER });
   }
 
-  #created(db: Database, kind: string, name: string, log: Logger): void {
+  #created(db: Database, kind: string, name: string, changes: Changes, log: Logger): void {
     log.info("Created", { kind, name, database: db.metadata.name });
-    this.#o.events.record(db, "Normal", "Created", "Create", `Created ${kind} ${name}`);
+    changes.created.push(`${kind} ${name}`);
   }
 
   async #writeStatus(db: Database, observation: Observation) {
     const status = desiredStatus(db, observation, this.#o.now?.() ?? new Date());
-    if (!statusChanged(db, status)) return status;
+    if (!statusChanged(db, status) || nothingToReport(db, status)) return status;
     await this.#o.client.request(
       "PATCH",
       objectPath(DATABASE_RESOURCE, db.metadata.namespace, db.metadata.name!, "status"),
@@ -446,4 +533,18 @@ export class DatabaseReconciler {
       },
     );
   }
+}
+
+/**
+ * Like `Promise.all`, but settles only once every promise has, so no write of a reconcile is
+ * still in flight when it ends (and the next reconcile of the same key may start); rejects with
+ * the first error.
+ */
+async function allSettledOrThrow<T extends unknown[]>(
+  ...promises: { [K in keyof T]: Promise<T[K]> }
+): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
 }

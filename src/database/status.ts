@@ -144,6 +144,27 @@ export function desiredStatus(db: Database, seen: Observation, now: Date): Datab
   };
 }
 
+/**
+ * True when `next` would only say that creation has begun (phase Creating, no replica ready,
+ * nothing wrong) about a Database whose status the operator has never written: the CRD's
+ * default phase Pending already says as much, so the write is saved. The first news is
+ * written: Ready, a problem, or a replica becoming ready.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const fresh = { metadata: { name: "db", generation: 1 }, spec: {}, status: { phase: "Pending" } };
+ * const seen = { kind: "deployed", replicas: 1 } as const;
+ * assert.equal(nothingToReport(fresh as never, desiredStatus(fresh as never, seen, new Date())), true);
+ * ```
+ */
+export function nothingToReport(db: Database, next: DatabaseStatus): boolean {
+  const degraded = next.conditions?.find((c) => c.type === "Degraded");
+  return db.status?.observedGeneration === undefined && next.phase === "Creating" &&
+    (next.readyReplicas ?? 0) === 0 && degraded?.status === "False";
+}
+
 /** True when writing `next` would change what the server holds. */
 export function statusChanged(db: Database, next: DatabaseStatus): boolean {
   const current = db.status ?? {};

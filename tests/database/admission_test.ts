@@ -119,6 +119,33 @@ Deno.test("the API server enforces the Database CRD: names, samples, defaults an
       assert.deepEqual(crd.status.acceptedNames.shortNames, ["db"]);
     });
 
+    await t.step(
+      "a new Database reads as phase Pending before any operator writes its status",
+      async () => {
+        const ns = await createNamespace(client, "pending");
+        const created = await client.request<{ status?: unknown }>(
+          "POST",
+          collectionPath(DATABASE_RESOURCE, ns),
+          {
+            body: {
+              apiVersion: `${GROUP}/v1`,
+              kind: KIND,
+              metadata: { name: "fresh" },
+              spec: { databaseName: "mydb", username: "admin", storage: { size: "10Gi" } },
+            },
+          },
+        );
+        assert.deepEqual(created.status, { phase: "Pending" });
+        const read = await client.request<{ status?: unknown }>(
+          "GET",
+          objectPath(DATABASE_RESOURCE, ns, "fresh"),
+        );
+        assert.deepEqual(read.status, { phase: "Pending" });
+        const printed = await plane.kubectl(["get", "db", "fresh", "-n", ns, "--no-headers"]);
+        assert.match(printed.stdout, /^fresh\s+Pending\s/);
+      },
+    );
+
     await t.step("every sample is accepted and stored with the server's defaults", async () => {
       const ns = await createNamespace(client, "samples");
       const applied = await plane.kubectl(["apply", "-n", ns, "-k", SAMPLES.pathname]);
@@ -234,7 +261,7 @@ Deno.test("the API server enforces the Database CRD: names, samples, defaults an
             apiVersion: API_VERSION,
             kind: KIND,
             metadata: { generateName: `db-${"x".repeat(45)}-` },
-            spec: { databaseName: "app", username: "app", storage: { size: "1Gi" } },
+            spec: { databaseName: "mydb", username: "admin", storage: { size: "10Gi" } },
           },
         }),
       );

@@ -5,7 +5,8 @@
 import { setupDatabaseController } from "../../src/database/controller.ts";
 import type { Database } from "../../src/database/types.ts";
 import { type Controller, Manager } from "../../src/runtime/controller/mod.ts";
-import { KubeClient } from "../../src/runtime/client/mod.ts";
+import { KubeClient, type KubeObject } from "../../src/runtime/client/mod.ts";
+import { UNREACHABLE_RESOURCE_VERSION } from "../../src/database/create_only.ts";
 import { Logger, RuntimeMetrics } from "../../src/runtime/observability/mod.ts";
 import type { ControlPlane } from "../../tools/testenv/mod.ts";
 
@@ -20,9 +21,16 @@ export interface InProcessOperator extends AsyncDisposable {
   writes(): number;
   /**
    * Writes of owned objects sent so far (`METHOD path`): Secrets, Services, StatefulSets and
-   * PVCs, leaving out Database status and Events, which a pod rolling out rightly changes.
+   * PVCs, leaving out Database status and Events, which a pod rolling out rightly changes. A
+   * create-only apply (see `create_only.ts`), which cannot change an existing object, reads
+   * `PATCH path (create-only)`.
    */
   objectWrites: string[];
+  /**
+   * Every request sent so far as `METHOD path`, an Event's POST as `POST events <regarding name>`,
+   * so a test can count what one Database cost.
+   */
+  log: string[];
   /** Reconciles finished so far. */
   reconciles(): Promise<number>;
   stop(): Promise<void>;
@@ -33,10 +41,16 @@ export async function startInProcess(plane: ControlPlane): Promise<InProcessOper
   const requests = new Map<string, number>();
   const metrics = new RuntimeMetrics();
   const objectWrites: string[] = [];
-  const client = new RecordingClient(plane.connection, {
-    qps: 0,
-    observer: (method) => requests.set(method, (requests.get(method) ?? 0) + 1),
-  }, objectWrites);
+  const log: string[] = [];
+  const client = new RecordingClient(
+    plane.connection,
+    {
+      qps: 0,
+      observer: (method) => requests.set(method, (requests.get(method) ?? 0) + 1),
+    },
+    objectWrites,
+    log,
+  );
   const logger = new Logger({ format: "json", level: "warn", write: () => {} });
   const manager = new Manager({ client, logger, metrics, gracefulShutdownMs: 5_000 });
   // Degraded Databases are looked at again within a second, so healing shows quickly.
@@ -55,6 +69,7 @@ export async function startInProcess(plane: ControlPlane): Promise<InProcessOper
     metrics,
     requests,
     objectWrites,
+    log,
     writes: () => [...requests].reduce((n, [m, c]) => (m === "GET" ? n : n + c), 0),
     reconciles: async () =>
       (await metrics.reconcileTotal.get()).values.reduce((n, v) => n + v.value, 0),
@@ -63,17 +78,20 @@ export async function startInProcess(plane: ControlPlane): Promise<InProcessOper
   };
 }
 
-/** A client that also notes every write of an owned object. */
+/** A client that also notes every request, and every write of an owned object. */
 class RecordingClient extends KubeClient {
   readonly #writes: string[];
+  readonly #log: string[];
 
   constructor(
     connection: ConstructorParameters<typeof KubeClient>[0],
     options: ConstructorParameters<typeof KubeClient>[1],
     writes: string[],
+    log: string[],
   ) {
     super(connection, options);
     this.#writes = writes;
+    this.#log = log;
   }
 
   override request<T>(
@@ -85,8 +103,16 @@ class RecordingClient extends KubeClient {
       method !== "GET" &&
       /\/(secrets|services|statefulsets|persistentvolumeclaims)(\/|$)/.test(path)
     ) {
-      this.#writes.push(`${method} ${path}`);
+      const version = (init?.body as KubeObject | undefined)?.metadata?.resourceVersion;
+      const createOnly = version === UNREACHABLE_RESOURCE_VERSION ? " (create-only)" : "";
+      this.#writes.push(`${method} ${path}${createOnly}`);
     }
+    const regarding = (init?.body as { regarding?: { name?: string } } | undefined)?.regarding;
+    this.#log.push(
+      method === "POST" && path.endsWith("/events")
+        ? `POST events ${regarding?.name}`
+        : `${method} ${path}`,
+    );
     return super.request<T>(method, path, init);
   }
 }

@@ -154,8 +154,9 @@ Deno.test("The operator's metrics endpoint, with real tokens and RBAC", async (t
           text = await page();
           const phases = await serverPhases(ns);
           const info = samples(text, "database_info", { namespace: ns });
-          // Pending is also what the metrics say before the first status: wait for real phases.
-          return phases.size === 3 && ![...phases.values()].includes("") && info.length === 3 &&
+          // Pending is what the CRD says before the first status: wait for reconciles too.
+          return total(text, "database_reconcile_total", { result: "success" }) >= 3 &&
+            phases.size === 3 && ![...phases.values()].includes("") && info.length === 3 &&
             info.every((s) => s.labels.phase === phases.get(s.labels.name!)) &&
             [...new Set(phases.values())].every((phase) =>
               total(text, "database_resources_total", { phase }) ===

@@ -69,6 +69,25 @@ Deno.test("Database reconciler in a cluster with real controllers", async (t) =>
       },
     );
 
+    await t.step(
+      "a new Database costs at most five requests: no reads, one Created Event, one status write",
+      async () => {
+        await settle(operator);
+        const from = operator.log.length;
+        await createDatabase(client, ns, "counted", VALID_SPEC);
+        await waitReplicasReady(client, ns, "counted", 1);
+        await settle(operator);
+        // Nothing else is in flight (settled above), so every write in the window is its cost.
+        const sent = operator.log.slice(from);
+        const cost = sent.filter((r) => !r.startsWith("GET "));
+        const reads = sent.filter((r) => /^GET .*\/counted(-credentials|-pods)?$/.test(r));
+        assert.deepEqual(reads, [], "no reads on the creation path");
+        assert.equal(cost.filter((r) => r.startsWith("POST events")).length, 1, cost.join("\n"));
+        assert.equal(cost.filter((r) => r.endsWith("/status")).length, 1, cost.join("\n"));
+        assert.ok(cost.length <= 5, cost.join("\n"));
+      },
+    );
+
     await t.step("a converged Database re-reconciled sends zero writes", async () => {
       await settle(operator);
       const writes = operator.writes();

@@ -1,7 +1,8 @@
 /**
  * What replication adds to a Database's objects, and what it does not, on the KWOK cluster (no
- * pod has to run): replicas 1 gets no replication objects; an earlier version's StatefulSet,
- * governed by the read-write Service, is recreated with the headless one, its volumes kept.
+ * pod has to run): replicas 1 gets no replication objects (no headless or read-only Service, no
+ * replication password); an earlier version's StatefulSet, governed by the read-write Service, is
+ * recreated governed by the headless one, its volumes kept.
  */
 import assert from "node:assert/strict";
 import type { Secret } from "../../src/database/secret.ts";
@@ -50,9 +51,9 @@ Deno.test("replication objects exist only with standbys; an old StatefulSet is r
   );
 
   await t.step(
-    "replicas 1: no read-only Service, no replication password or settings",
+    "replicas 1: no headless or read-only Service, no replication password or settings",
     async () => {
-      assert.deepEqual(await services(), ["service/solo", "service/solo-pods"]);
+      assert.deepEqual(await services(), ["service/solo"]);
       const secret = await get<Secret>(objectPath(CORE.secrets, ns, "solo-credentials"));
       assert.equal(secret.data?.["replication-password"], undefined);
       const sts = await get<StatefulSet>(objectPath(CORE.statefulSets, ns, "solo"));
@@ -69,14 +70,29 @@ Deno.test("replication objects exist only with standbys; an old StatefulSet is r
     },
   );
 
-  await t.step("replicas 3 adds solo-ro and a replication password", async () => {
+  await t.step("replicas 3 adds solo-pods, solo-ro and a replication password", async () => {
     await client.request("PATCH", objectPath(DATABASE_RESOURCE, ns, "solo"), {
       body: { spec: { replicas: 3 } },
       contentType: "application/merge-patch+json",
     });
     await eventually(
-      async () => (await services()).includes("service/solo-ro"),
-      "solo-ro exists",
+      async () =>
+        JSON.stringify(await services()) ===
+          JSON.stringify(["service/solo", "service/solo-pods", "service/solo-ro"]),
+      "solo-pods and solo-ro exist",
+    );
+    const secret = await get<Secret>(objectPath(CORE.secrets, ns, "solo-credentials"));
+    assert.ok(secret.data?.["replication-password"]);
+  });
+
+  await t.step("back to replicas 1 removes solo-pods and solo-ro, keeps the password", async () => {
+    await client.request("PATCH", objectPath(DATABASE_RESOURCE, ns, "solo"), {
+      body: { spec: { replicas: 1 } },
+      contentType: "application/merge-patch+json",
+    });
+    await eventually(
+      async () => JSON.stringify(await services()) === JSON.stringify(["service/solo"]),
+      "only solo left",
     );
     const secret = await get<Secret>(objectPath(CORE.secrets, ns, "solo-credentials"));
     assert.ok(secret.data?.["replication-password"]);

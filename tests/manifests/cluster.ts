@@ -102,7 +102,12 @@ export class Cluster {
     });
   }
 
-  /** Waits until the Database's Secret, Service and StatefulSet exist and its status is current. */
+  /**
+   * Waits until the Database's Secret, Service and StatefulSet exist and its status is current:
+   * written for its generation, or still the CRD's default (Pending), which the operator keeps
+   * until it has news (Ready, a problem, a ready replica). Apiserver mode, without a StatefulSet
+   * controller, never has any.
+   */
   async converged(ns: string, name: string): Promise<void> {
     let last: unknown;
     await eventually(
@@ -114,8 +119,11 @@ export class Cluster {
           this.#get(CORE.statefulSets, ns, name),
         ]);
         last = { status: db?.status, owned: owned.map(Boolean) };
-        return owned.every(Boolean) && db?.status?.secretName === `${name}-credentials` &&
-          db.status.observedGeneration === db.metadata.generation;
+        const status = db?.status;
+        const reported = status?.secretName === `${name}-credentials` &&
+          status.observedGeneration === db?.metadata.generation;
+        const nothingYet = status?.phase === "Pending" && status.observedGeneration === undefined;
+        return owned.every(Boolean) && (reported || nothingYet);
       },
       `${name} converges`,
       { describe: () => last },

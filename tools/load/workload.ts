@@ -20,24 +20,29 @@ export const LOAD_SPEC = {
   storage: { size: "10Gi" },
 };
 
-/** Creates `names` with `concurrency` requests in flight; returns when each was created. */
+/**
+ * Creates `names` with `concurrency` requests in flight; returns when each was created.
+ * `environmentOf` sets a Database's `spec.environment` (none by default).
+ */
 export async function createDatabases(
   client: KubeClient,
   namespace: string,
   names: string[],
   concurrency: number,
+  environmentOf: (name: string) => string | undefined = () => undefined,
 ): Promise<Map<string, number>> {
   const createdAt = new Map<string, number>();
   let next = 0;
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, async () => {
     while (next < names.length) {
       const name = names[next++]!;
+      const environment = environmentOf(name);
       await client.request("POST", collectionPath(DATABASE_RESOURCE, namespace), {
         body: {
           apiVersion: "database.example.com/v1",
           kind: "Database",
           metadata: { name, labels: { "loadtest": "true" } },
-          spec: LOAD_SPEC,
+          spec: environment ? { ...LOAD_SPEC, environment } : LOAD_SPEC,
         },
       });
       createdAt.set(name, performance.now());
@@ -197,6 +202,7 @@ export async function createAndAwaitReady(
   names: string[],
   concurrency: number,
   timeoutMs: number,
+  environmentOf?: (name: string) => string | undefined,
 ): Promise<Wave> {
   const tracker = new ReadyTracker(client, namespace, names.length);
   const watching = new AbortController();
@@ -204,7 +210,7 @@ export async function createAndAwaitReady(
   try {
     await tracker.informer.synced;
     const started = performance.now();
-    const createdAt = await createDatabases(client, namespace, names, concurrency);
+    const createdAt = await createDatabases(client, namespace, names, concurrency, environmentOf);
     const created = performance.now();
     const all = withTimeout(
       tracker.done,

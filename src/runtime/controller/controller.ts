@@ -41,6 +41,13 @@ export interface ControllerOptions<T extends KubeObject> {
   rateLimiter?: RateLimiter<string>;
   /** Hold each key this long after its first event, so a burst becomes one reconcile. @default 0 */
   debounceMs?: number;
+  /**
+   * Raises (or lowers) the priority of the key an event queues, added to the default: 0, or
+   * {@linkcode LOW_PRIORITY} for an initial list. Sees primary, owned and watched events, e.g.
+   * to let an owned object's change that completes a primary object overtake a flood of first
+   * reconciles. @default {() => 0}
+   */
+  priority?: (key: string, event: InformerEvent<KubeObject>, source: ResourceType) => number;
   /** Drops primary-object events that need no reconcile (e.g. status-only updates). */
   predicate?: (event: InformerEvent<T>) => boolean;
   logger: Logger;
@@ -74,7 +81,7 @@ export class Controller<T extends KubeObject> {
     options.metrics?.unfinishedWork(this.name, () => this.queue.unfinishedWork());
     options.for.subscribe((event) => {
       if (options.predicate && !options.predicate(event)) return;
-      this.#enqueue(objectKey(event.object), event.initial);
+      this.#enqueue(objectKey(event.object), event, options.for.type);
     });
     const primary = options.for.type;
     for (const owned of options.owns ?? []) {
@@ -82,12 +89,12 @@ export class Controller<T extends KubeObject> {
         const owner = controllerOf(event.object);
         if (!owner || !ownerIs(owner, primary)) return;
         const namespace = event.object.metadata.namespace;
-        this.#enqueue(namespace ? `${namespace}/${owner.name}` : owner.name, event.initial);
+        this.#enqueue(namespace ? `${namespace}/${owner.name}` : owner.name, event, owned.type);
       });
     }
     for (const { informer, map } of options.watches ?? []) {
       informer.subscribe((event) => {
-        for (const key of map(event.object)) this.#enqueue(key, event.initial);
+        for (const key of map(event.object)) this.#enqueue(key, event, informer.type);
       });
     }
   }
@@ -107,8 +114,10 @@ export class Controller<T extends KubeObject> {
     this.#log.info("All workers finished");
   }
 
-  #enqueue(key: string, initial: boolean): void {
-    const options = initial ? { priority: LOW_PRIORITY } : {};
+  #enqueue(key: string, event: InformerEvent<KubeObject>, source: ResourceType): void {
+    const priority = (event.initial ? LOW_PRIORITY : 0) +
+      (this.#options.priority?.(key, event, source) ?? 0);
+    const options = priority !== 0 ? { priority } : {};
     const debounce = this.#options.debounceMs ?? 0;
     if (debounce > 0) this.queue.addAfter(key, debounce, options);
     else this.queue.add(key, options);

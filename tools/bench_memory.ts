@@ -53,7 +53,9 @@ if (import.meta.main) {
     { intervalMs: 3_000, timeoutMs: 900_000 },
   );
   const memory = memoryMiB(operator.process.pid);
-  const cached = sumBy(await scrape(url), "informer_cached_objects").get("") ?? 0;
+  const metrics = await scrape(url);
+  const cached = sumBy(metrics, "informer_cached_objects").get("") ?? 0;
+  const heapUsed = sumBy(metrics, "nodejs_heap_size_used_bytes").get("") ?? 0;
   console.log(JSON.stringify({
     databases: count,
     cachedObjects: cached,
@@ -62,5 +64,6 @@ if (import.meta.main) {
     rssMiB: Math.round(memory.current),
     peakRssMiB: Math.round(memory.peak),
     rssMB: Math.round((memory.current * 1048576) / 1e6),
+    heapUsedMiB: Math.round(heapUsed / 1048576),
   }));
 }

@@ -6,5 +6,6 @@
  */
 export * from "./informer.ts";
 export * from "./informer_metrics.ts";
+export * from "./intern.ts";
 export * from "./prune.ts";
 export * from "./store.ts";

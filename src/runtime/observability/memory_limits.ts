@@ -59,10 +59,15 @@ export function memoryLimits(): MemoryLimits {
   };
 }
 
-/** Whether V8 would let the heap grow past the container's limit, so the kernel acts first. */
+/**
+ * Whether V8's heap limit is clearly not derived from the container's: at least twice the
+ * container limit, as V8's default of about 4 GiB is against any container below 2 GiB. (The
+ * reported limit is the old-space limit plus the young generation, 96 MiB by default, so a
+ * derived limit of 3/4 can still sit a little above the container limit.)
+ */
 export function heapMayOutgrowContainer(limits: MemoryLimits): boolean {
   return limits.containerLimitBytes !== undefined &&
-    limits.heapLimitBytes > limits.containerLimitBytes;
+    limits.heapLimitBytes >= 2 * limits.containerLimitBytes;
 }
 
 /**

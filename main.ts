@@ -16,7 +16,12 @@ import { EventRecorder, Manager } from "./src/runtime/controller/mod.ts";
 import { registerInformerMetrics } from "./src/runtime/cache/mod.ts";
 import { ApiError, KubeClient, KubeConfigError, loadConnection } from "./src/runtime/client/mod.ts";
 import { LeaderElector, setLeaderLabel } from "./src/runtime/leader_election/mod.ts";
-import { Logger, registerProcessMetrics, RuntimeMetrics } from "./src/runtime/observability/mod.ts";
+import {
+  Logger,
+  logMemoryLimits,
+  registerProcessMetrics,
+  RuntimeMetrics,
+} from "./src/runtime/observability/mod.ts";
 import { VERSION } from "./src/version.ts";
 
 /** The label the leader sets on its own pod (`"true"`), which the metrics Service selects. */
@@ -71,6 +76,7 @@ async function main(args: string[]): Promise<number> {
     version: server.gitVersion,
     source: connection.source,
   });
+  logMemoryLimits(logger);
 
   const instance = Deno.env.get("POD_NAME") ?? Deno.env.get("HOSTNAME") ?? "postgres-operator";
   // A client of its own, so that a burst of reconciles cannot delay lease renewals.

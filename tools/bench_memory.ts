@@ -79,7 +79,9 @@ async function measure(count: number, start: () => Promise<OperatorProcess>) {
     { intervalMs: 3_000, timeoutMs: 900_000 },
   );
   const memory = memoryMiB(operator.process.pid);
-  const cached = sumBy(await scrape(url), "informer_cached_objects").get("");
+  const metrics = await scrape(url);
+  const cached = sumBy(metrics, "informer_cached_objects").get("");
+  const heapUsed = sumBy(metrics, "nodejs_heap_size_used_bytes").get("");
   return {
     ...(cached !== undefined ? { cachedObjects: cached } : {}),
     processStartToCachesSyncedSeconds: Math.round(syncedSeconds * 100) / 100,
@@ -87,5 +89,6 @@ async function measure(count: number, start: () => Promise<OperatorProcess>) {
     rssMiB: Math.round(memory.current),
     peakRssMiB: Math.round(memory.peak),
     rssMB: Math.round((memory.current * 1048576) / 1e6),
+    ...(heapUsed !== undefined ? { heapUsedMiB: Math.round(heapUsed / 1048576) } : {}),
   };
 }

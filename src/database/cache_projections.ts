@@ -59,5 +59,12 @@ export const projectService = projection<Service>({
   ),
 });
 
+/**
+ * Cache transform of Databases: the metadata essentials, spec and status (all of it: the status
+ * is compared whole before a write, and metrics read its phase), without `managedFields` and
+ * `kubectl apply`'s copy of the object.
+ */
+export const projectDatabase = projection<Database>({ spec: true, status: true });
+
 /** Cache transform of owned Secrets. */
 export const projectSecret = projection<Secret>({ type: true, data: true });

@@ -10,7 +10,12 @@ import type client from "prom-client";
 import { type Controller, EventRecorder, type Manager } from "../runtime/controller/mod.ts";
 import type { InformerEvent } from "../runtime/cache/mod.ts";
 import { CORE } from "../runtime/client/mod.ts";
-import { projectSecret, projectService, projectStatefulSet } from "./cache_projections.ts";
+import {
+  projectDatabase,
+  projectSecret,
+  projectService,
+  projectStatefulSet,
+} from "./cache_projections.ts";
 import { DATABASE_POD_INDEX, databaseOfPod, type Pod, projectPod } from "./pod_health.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "./labels.ts";
 import { DatabaseMetrics } from "./metrics.ts";
@@ -44,7 +49,7 @@ export function setupDatabaseController(
   // Owned objects carry our managed-by label; caching only those keeps unrelated Secrets
   // (and their memory) out of the process.
   const owned = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` };
-  const databases = manager.informer<Database>(DATABASE_RESOURCE);
+  const databases = manager.informer<Database>(DATABASE_RESOURCE, { transform: projectDatabase });
   databases.indexField(ENVIRONMENT_INDEX, environmentOf);
   // Cached owned objects keep only what the reconciler reads and sets: most of the memory.
   const secrets = manager.informer<Secret>(CORE.secrets, {

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { isSubset } from "../../src/runtime/client/mod.ts";
-import { projectService, projectStatefulSet } from "../../src/database/cache_projections.ts";
+import {
+  projectDatabase,
+  projectService,
+  projectStatefulSet,
+} from "../../src/database/cache_projections.ts";
 import {
   desiredPodsService,
   desiredReadOnlyService,
@@ -78,4 +82,60 @@ Deno.test("projectService() keeps what the three Services set, and drops server 
   }
   // The headless Service's clusterIP is ours to compare.
   assert.equal(at(projectService(desiredPodsService(db)), "spec.clusterIP"), "None");
+});
+
+Deno.test("projectDatabase() keeps what the reconciler and metrics read, not kubectl's copy", () => {
+  const applied = { apiVersion: "database.example.com/v1", kind: "Database", spec };
+  const served: Database = {
+    apiVersion: "database.example.com/v1",
+    kind: "Database",
+    metadata: {
+      name: "d",
+      namespace: "n",
+      uid: "u-1",
+      resourceVersion: "9",
+      generation: 2,
+      creationTimestamp: "2026-11-29T10:29:10Z",
+      deletionTimestamp: "2026-11-29T11:00:00Z",
+      labels: { team: "a" },
+      annotations: {
+        "kubectl.kubernetes.io/last-applied-configuration": JSON.stringify(applied),
+        "team.example.com/owner": "b",
+      },
+      finalizers: ["database.example.com/finalizer"],
+      managedFields: [{ manager: "kubectl-client-side-apply" }],
+    },
+    spec: { ...spec, environment: "production" },
+    status: {
+      phase: "Ready",
+      ready: true,
+      readyReplicas: 2,
+      observedGeneration: 2,
+      conditions: [{
+        type: "Ready",
+        status: "True",
+        observedGeneration: 2,
+        lastTransitionTime: "2026-11-29T10:30:00Z",
+        reason: "DatabaseReady",
+        message: "All 2 replicas are ready",
+      }],
+    },
+  };
+  const cached = projectDatabase(structuredClone(served));
+  const { managedFields: _, creationTimestamp: __, ...metadata } = served.metadata;
+  assert.deepEqual(cached, {
+    ...served,
+    metadata: { ...metadata, annotations: { "team.example.com/owner": "b" } },
+  });
+});
+
+Deno.test("projectDatabase() leaves no empty annotations behind kubectl's copy", () => {
+  const cached = projectDatabase({
+    metadata: {
+      name: "d",
+      annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}" },
+    },
+    spec,
+  });
+  assert.deepEqual(cached.metadata, { name: "d" });
 });

@@ -104,6 +104,27 @@ Deno.test("The chart refuses several replicas without leader election", async ()
   assert.match(out.stderr, /replicas > 1 needs leaderElection\.enabled/);
 });
 
+/** The DENO_V8_FLAGS the manager container gets, if any. */
+function v8Flags(container: Obj): string | undefined {
+  return (container.env as Obj[]).find((e) => e.name === "DENO_V8_FLAGS")?.value;
+}
+
+Deno.test("The V8 old-space limit follows the memory limit, and is absent without one", async () => {
+  const manager = async (...args: string[]) => {
+    const { objects } = await template(...args);
+    return find(objects, "Deployment", SA).spec.template.spec.containers[0];
+  };
+  assert.equal(v8Flags(await manager()), "--max-old-space-size=192");
+  const gi = await manager("--set", "resources.limits.memory=2Gi");
+  assert.equal(v8Flags(gi), "--max-old-space-size=1536");
+  const bytes = await manager("--set", "resources.limits.memory=400000000");
+  assert.equal(v8Flags(bytes), "--max-old-space-size=286");
+  assert.equal(v8Flags(await manager("--set", "resources.limits=null")), undefined);
+  const out = await helm("template", "x", CHART, "--set", "resources.limits.memory=1.5Gi");
+  assert.notEqual(out.code, 0);
+  assert.match(out.stderr, /resources\.limits\.memory/);
+});
+
 Deno.test("Non-default values: image, replicas, resources, leader election, metrics, monitoring, network policy, one namespace", async () => {
   const { objects } = await template("-f", NON_DEFAULT);
   const deployment = find(objects, "Deployment", SA);
@@ -115,6 +136,7 @@ Deno.test("Non-default values: image, replicas, resources, leader election, metr
     requests: { cpu: "50m", memory: "128Mi" },
     limits: { cpu: "1", memory: "512Mi" },
   });
+  assert.equal(v8Flags(manager), "--max-old-space-size=384", "3/4 of the memory limit");
   const flags = parseFlags(manager.args);
   assert.equal(flags.leaderElect, true);
   assert.equal(flags.leaderElectionId, "databases.example.org");

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Informer } from "../../src/runtime/cache/mod.ts";
+import { Informer, LAST_APPLIED_ANNOTATION } from "../../src/runtime/cache/mod.ts";
 import { ApiError, collectionPath, CORE, type KubeClient } from "../../src/runtime/client/mod.ts";
 import { eventually } from "../testenv/eventually.ts";
 import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
@@ -68,13 +68,16 @@ export async function writeDatabaseAndObjects(
       | typeof CORE.services
       | typeof CORE.statefulSets,
   ) => collectionPath(type, namespace);
+  const manifest = {
+    apiVersion: "database.example.com/v1",
+    kind: "Database",
+    metadata: { name, namespace },
+    spec: LOAD_SPEC,
+  };
+  // `kubectl apply`, the seed's way to create Databases, keeps a copy of the manifest.
+  const annotations = { [LAST_APPLIED_ANNOTATION]: `${JSON.stringify(manifest)}\n` };
   const db = await client.request<Database>("POST", path(DATABASE_RESOURCE), {
-    body: {
-      apiVersion: "database.example.com/v1",
-      kind: "Database",
-      metadata: { name },
-      spec: LOAD_SPEC,
-    },
+    body: { ...manifest, metadata: { ...manifest.metadata, annotations } },
   });
   onCreated(db);
   await client.request("POST", path(CORE.secrets), {

@@ -82,3 +82,23 @@ the CRD, the dashboard or the alerts. Call with (dict "root" $ "object" $parsedO
 {{- define "postgres-operator.file" -}}
 {{- include "postgres-operator.object" (dict "root" .root "object" (.root.Files.Get (printf "files/%s" .path) | fromYaml)) -}}
 {{- end -}}
+
+{{/*
+V8's old-space limit in MiB: 3/4 of resources.limits.memory (README, "Memory"), so the garbage
+collector works harder as the heap nears it, before the kernel would kill the container. Empty
+without a memory limit; fails on a quantity it cannot read rather than guess.
+*/}}
+{{- define "postgres-operator.heapLimitMiB" -}}
+{{- $limit := dig "limits" "memory" "" (.Values.resources | default dict) | toString -}}
+{{- if $limit -}}
+{{- $units := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 -}}
+{{- $parts := regexFindAll "^([0-9]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$" $limit 1 -}}
+{{- if not $parts -}}
+{{- fail (printf "resources.limits.memory %s: write a whole number of bytes, Ki, Mi, Gi, Ti, k, M, G or T, so the heap limit can be derived from it" $limit) -}}
+{{- end -}}
+{{- $number := regexReplaceAll "[^0-9]" $limit "" | int64 -}}
+{{- $unit := regexReplaceAll "^[0-9]+" $limit "" -}}
+{{- $bytes := mul $number (get $units $unit | default 1) -}}
+{{- div (mul $bytes 3) (mul 4 1048576) -}}
+{{- end -}}
+{{- end -}}

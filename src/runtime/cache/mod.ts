@@ -7,6 +7,7 @@
  */
 export * from "./informer.ts";
 export * from "./informer_metrics.ts";
+export * from "./intern.ts";
 export * from "./prune.ts";
 export * from "./reflector.ts";
 export * from "./store.ts";

@@ -11,24 +11,36 @@
  * @module
  */
 import type { KubeObject, ObjectMeta } from "../client/mod.ts";
+import { internStrings } from "./intern.ts";
 
 /** Which fields to keep; see the module documentation. */
 export type Shape = true | { [key: string]: Shape } | Shape[];
 
-/** The fields of `value` that `shape` names. */
+/**
+ * The fields of `value` that `shape` names. Parts that lose nothing are returned as they are,
+ * not copied: an object `JSON.parse` made is laid out more compactly than one built key by key.
+ */
 export function pruneTo(value: unknown, shape: Shape): unknown {
   if (shape === true || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) {
     const element = Array.isArray(shape) ? mergeShapes(shape) : shape;
-    return value.map((item) => pruneTo(item, element));
+    const items = value.map((item) => pruneTo(item, element));
+    return items.every((item, i) => item === value[i]) ? value : items;
   }
   if (Array.isArray(shape)) return value;
   const kept: Record<string, unknown> = {};
+  let changed = false;
   for (const [key, child] of Object.entries(value)) {
     const childShape = shape[key];
-    if (childShape !== undefined) kept[key] = pruneTo(child, childShape);
+    if (childShape === undefined) {
+      changed = true;
+      continue;
+    }
+    const prunedChild = pruneTo(child, childShape);
+    if (prunedChild !== child) changed = true;
+    kept[key] = prunedChild;
   }
-  return kept;
+  return changed ? kept : value;
 }
 
 /** One shape that keeps everything any of `shapes` keeps. */
@@ -73,8 +85,29 @@ export const METADATA_SHAPE: { [K in keyof ObjectMeta]?: Shape } = {
   deletionTimestamp: true,
 };
 
-/** An informer transform that keeps `metadata` essentials plus the fields `shape` names. */
+/**
+ * The annotation `kubectl apply` keeps a whole copy of the applied object in; no controller
+ * reads it, and it can be as large as the rest of the object.
+ */
+export const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * An informer transform that keeps `metadata` essentials (less the
+ * {@linkcode LAST_APPLIED_ANNOTATION}) plus the fields `shape` names.
+ */
 export function projection<T extends KubeObject>(shape: Record<string, Shape>): (o: T) => T {
   const full: Shape = { apiVersion: true, kind: true, metadata: METADATA_SHAPE as Shape, ...shape };
-  return (object) => pruneTo(object, full) as T;
+  return (object) => internStrings(withoutLastApplied(pruneTo(object, full) as T));
+}
+
+function withoutLastApplied<T extends KubeObject>(object: T): T {
+  const annotations = object.metadata.annotations;
+  if (annotations?.[LAST_APPLIED_ANNOTATION] === undefined) return object;
+  // Rebuilt rather than `delete`d, which would turn the map into a slower dictionary object.
+  const { [LAST_APPLIED_ANNOTATION]: _, ...rest } = annotations;
+  const { annotations: __, ...metadata } = object.metadata;
+  return {
+    ...object,
+    metadata: Object.keys(rest).length > 0 ? { ...metadata, annotations: rest } : metadata,
+  };
 }

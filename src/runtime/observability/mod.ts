@@ -7,3 +7,4 @@ export * from "./log_encoding.ts";
 export * from "./logger.ts";
 export * from "./metrics.ts";
 export * from "./process_metrics.ts";
+export * from "./memory_limits.ts";

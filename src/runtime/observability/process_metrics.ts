@@ -1,7 +1,8 @@
 /**
  * The process metrics of Prometheus' client libraries (`process_cpu_seconds_total`,
- * `process_resident_memory_bytes`, `process_open_fds`, `process_start_time_seconds`), read at
- * scrape time.
+ * `process_resident_memory_bytes`, `process_open_fds`, `process_start_time_seconds`) and
+ * prom-client's `nodejs_heap_size_used_bytes`/`nodejs_heap_size_total_bytes`, read at scrape
+ * time.
  *
  * Why not prom-client's `collectDefaultMetrics`: it reads `/proc/self/*`, and Deno 2.9 refuses
  * those paths to anything short of `--allow-all` (`NotCapable: Requires all access to
@@ -34,6 +35,23 @@ export function registerProcessMetrics(registry: client.Registry): void {
     registers,
     collect() {
       this.set(Deno.memoryUsage().rss);
+    },
+  });
+  // prom-client's names for V8's heap: what the caches hold, apart from the runtime's own RSS.
+  new client.Gauge({
+    name: "nodejs_heap_size_used_bytes",
+    help: "Process heap size used from JavaScript in bytes.",
+    registers,
+    collect() {
+      this.set(Deno.memoryUsage().heapUsed);
+    },
+  });
+  new client.Gauge({
+    name: "nodejs_heap_size_total_bytes",
+    help: "Process heap size from JavaScript in bytes.",
+    registers,
+    collect() {
+      this.set(Deno.memoryUsage().heapTotal);
     },
   });
   new client.Gauge({

@@ -14,6 +14,9 @@
  * backoff; a Degraded Database (an object with our name owned by someone else, volumes that
  * cannot grow) is looked at again after `degradedRetryMs`.
  *
+ * Every request carries the reconcile's `AbortSignal`, so a forced shutdown cancels a reconcile
+ * that hangs on the API instead of waiting for it.
+ *
  * @module
  */
 import {
@@ -100,24 +103,30 @@ export class DatabaseReconciler {
     this.#o = options;
   }
 
-  /** Brings one Database's objects and status in line with its spec. */
-  reconcile = async ({ key, logger }: Request): Promise<Result | void> => {
+  /**
+   * Brings one Database's objects and status in line with its spec. `signal` (aborted when a
+   * graceful shutdown runs out of time) goes with every request.
+   */
+  reconcile = async (
+    { key, logger }: Request,
+    signal?: AbortSignal,
+  ): Promise<Result | void> => {
     const log = logger ?? this.#o.logger;
     const db = this.#o.databases.store.get(key);
     if (!db) return; // Deleted: garbage collection removes what it owned.
     // The course's finalizer would block a later deletion; drop it whenever it is seen.
-    await this.#releaseFinalizer(db);
+    await this.#releaseFinalizer(db, signal);
     if (db.metadata.deletionTimestamp) return;
     // A name or spec the CRD should have refused (an older CRD): Failed, not retried.
     const nameProblem = checkDatabaseName(db.metadata.name!);
-    if (nameProblem) return await this.#refuseSpec(db, nameProblem);
+    if (nameProblem) return await this.#refuseSpec(db, nameProblem, signal);
     const parsed = parseDatabaseSpec(db.spec);
-    if (!parsed.ok) return await this.#refuseSpec(db, parsed.message);
+    if (!parsed.ok) return await this.#refuseSpec(db, parsed.message, signal);
     try {
       // Independent of each other; the StatefulSet comes after, as its pods read the Secret.
       const [secret, serviceTaken] = await Promise.all([
-        this.#ensureSecret(db, parsed.spec, log),
-        this.#ensureServices(db, parsed.spec, log),
+        this.#ensureSecret(db, parsed.spec, log, signal),
+        this.#ensureServices(db, parsed.spec, log, signal),
       ]);
       const secretTaken = "conflict" in secret ? secret.conflict : undefined;
       const deployed: Deployed = "conflict" in secret
@@ -127,6 +136,7 @@ export class DatabaseReconciler {
           parsed.spec,
           credentialsVersion(parsed.spec.username, secret.password),
           log,
+          signal,
         );
       const conflicts = [secretTaken, serviceTaken, deployed.conflict].filter((m) => m);
       if (conflicts.length > 0) {
@@ -134,7 +144,7 @@ export class DatabaseReconciler {
         this.#o.events.record(db, "Warning", "ResourceExists", "Reconcile", deployed.conflict);
       }
       const wasReady = db.status?.ready === true;
-      const status = await this.#writeStatus(db, deployed);
+      const status = await this.#writeStatus(db, deployed, signal);
       if (status.ready && !wasReady) {
         this.#o.events.record(db, "Normal", "Ready", "Reconcile", "All replicas are ready");
       }
@@ -146,8 +156,11 @@ export class DatabaseReconciler {
       if (error instanceof ApiError && (error.code === 400 || error.code === 422)) {
         // The server refuses what this spec makes (a rule the CRD does not know): the same
         // request fails the same way until the spec changes, so Failed, and no retry loop.
-        await this.#writeStatus(db, { kind: "invalid", reason: "Rejected", message: error.message })
-          .catch(() => {});
+        await this.#writeStatus(
+          db,
+          { kind: "invalid", reason: "Rejected", message: error.message },
+          signal,
+        ).catch(() => {});
         this.#o.events.record(db, "Warning", "Rejected", "Reconcile", error.message);
         throw new TerminalError(`The API server refused an object: ${error.message}`, {
           cause: error,
@@ -158,7 +171,7 @@ export class DatabaseReconciler {
           kind: "error",
           reason: "ApiError",
           message: error.message,
-        }).catch(() => {});
+        }, signal).catch(() => {});
         this.#o.events.record(db, "Warning", "ApiError", "Reconcile", error.message);
       }
       throw error;
@@ -166,8 +179,8 @@ export class DatabaseReconciler {
   };
 
   /** Phase Failed for a spec or name the CRD should have refused (an older CRD, say). */
-  async #refuseSpec(db: Database, message: string): Promise<void> {
-    await this.#writeStatus(db, { kind: "invalid", reason: "InvalidSpec", message });
+  async #refuseSpec(db: Database, message: string, signal?: AbortSignal): Promise<void> {
+    await this.#writeStatus(db, { kind: "invalid", reason: "InvalidSpec", message }, signal);
     this.#o.events.record(db, "Warning", "InvalidSpec", "Validate", message);
   }
 
@@ -179,6 +192,7 @@ export class DatabaseReconciler {
     db: Database,
     spec: DatabaseSpec,
     log: Logger,
+    signal?: AbortSignal,
   ): Promise<{ password: string } | { conflict: string }> {
     const ns = db.metadata.namespace!;
     let live = this.#o.secrets.store.get(`${ns}/${secretName(db)}`);
@@ -189,6 +203,7 @@ export class DatabaseReconciler {
         await this.#o.client.request("POST", `/api/v1/namespaces/${ns}/secrets`, {
           body: desiredSecret(db, spec, password, replication),
           query: { fieldManager: FIELD_MANAGER },
+          signal,
         });
         this.#created(db, "Secret", secretName(db), log);
         return { password };
@@ -198,6 +213,7 @@ export class DatabaseReconciler {
         live = await this.#o.client.request<Secret>(
           "GET",
           objectPath(CORE.secrets, ns, secretName(db)),
+          { signal },
         );
       }
     }
@@ -208,7 +224,7 @@ export class DatabaseReconciler {
     const replication = passwordOf(live, REPLICATION_PASSWORD_KEY) ??
       (spec.replicas > 1 ? generatePassword() : undefined);
     const desired = desiredSecret(db, spec, password, replication);
-    if (!isSubset(desired, live)) await this.#apply(CORE.secrets, desired);
+    if (!isSubset(desired, live)) await this.#apply(CORE.secrets, desired, signal);
     return { password };
   }
 
@@ -220,25 +236,37 @@ export class DatabaseReconciler {
     db: Database,
     spec: DatabaseSpec,
     log: Logger,
+    signal?: AbortSignal,
   ): Promise<string | undefined> {
     const wanted = [desiredService(db), desiredPodsService(db)];
     if (spec.replicas > 1) wanted.push(desiredReadOnlyService(db));
-    else await this.#removeReadOnlyService(db, log);
+    else await this.#removeReadOnlyService(db, log, signal);
     const taken = await Promise.all(wanted.map(async (desired) => {
       const name = desired.metadata.name!;
-      const live = await this.#live(CORE.services, this.#o.services, db, projectService, name);
+      const live = await this.#live(
+        CORE.services,
+        this.#o.services,
+        db,
+        projectService,
+        signal,
+        name,
+      );
       if (live && !controlledBy(live, db)) return foreignObjectMessage("Service", live, db);
-      await this.#ensure(db, CORE.services, live, desired, log);
+      await this.#ensure(db, CORE.services, live, desired, log, signal);
       return undefined;
     }));
     return taken.filter((m) => m).join("; ") || undefined;
   }
 
-  async #removeReadOnlyService(db: Database, log: Logger): Promise<void> {
+  async #removeReadOnlyService(db: Database, log: Logger, signal?: AbortSignal): Promise<void> {
     const ns = db.metadata.namespace!;
     const live = this.#o.services.store.get(`${ns}/${readOnlyServiceName(db)}`);
     if (!live || !controlledBy(live, db)) return;
-    await this.#o.client.request("DELETE", objectPath(CORE.services, ns, readOnlyServiceName(db)))
+    await this.#o.client.request(
+      "DELETE",
+      objectPath(CORE.services, ns, readOnlyServiceName(db)),
+      { signal },
+    )
       .catch((error) => {
         if (!(error instanceof ApiError && error.code === 404)) throw error;
       });
@@ -250,7 +278,7 @@ export class DatabaseReconciler {
   }
 
   /** Labels each pod with its role (ordinal 0 is the primary), for the read-only Service. */
-  async #labelRoles(db: Database, pods: Pod[]): Promise<void> {
+  async #labelRoles(db: Database, pods: Pod[], signal?: AbortSignal): Promise<void> {
     await Promise.all(pods.map(async (pod) => {
       const role = pod.metadata.name === `${db.metadata.name}-0` ? "primary" : "replica";
       if (pod.metadata.labels?.[ROLE_LABEL] === role) return;
@@ -260,6 +288,7 @@ export class DatabaseReconciler {
         {
           body: { metadata: { labels: { [ROLE_LABEL]: role } } },
           contentType: "application/merge-patch+json",
+          signal,
         },
       ).catch((error) => {
         if (!(error instanceof ApiError && error.code === 404)) throw error;
@@ -272,9 +301,16 @@ export class DatabaseReconciler {
     spec: DatabaseSpec,
     credentials: string,
     log: Logger,
+    signal?: AbortSignal,
   ): Promise<Deployed> {
     // A cache miss is read from the API before anything immutable is rebuilt from the spec.
-    const live = await this.#live(CORE.statefulSets, this.#o.statefulSets, db, projectStatefulSet);
+    const live = await this.#live(
+      CORE.statefulSets,
+      this.#o.statefulSets,
+      db,
+      projectStatefulSet,
+      signal,
+    );
     if (live && !controlledBy(live, db)) {
       return {
         kind: "deployed",
@@ -289,7 +325,7 @@ export class DatabaseReconciler {
       await this.#o.client.request(
         "DELETE",
         objectPath(CORE.statefulSets, db.metadata.namespace, db.metadata.name!),
-        { query: { propagationPolicy: "Orphan" } },
+        { query: { propagationPolicy: "Orphan" }, signal },
       );
       log.info("Recreating the StatefulSet for its governing Service", {
         database: db.metadata.name,
@@ -305,7 +341,13 @@ export class DatabaseReconciler {
     const annotated = live?.metadata.annotations?.[STORAGE_SIZE_ANNOTATION];
     const appliedSize = isQuantity(annotated) ? annotated : templateSize;
     if (live && compareQuantities(spec.storage.size, appliedSize) > 0) {
-      storageProblem = await growVolumes(this.#o.client, db, spec.storage.size, FIELD_MANAGER);
+      storageProblem = await growVolumes(
+        this.#o.client,
+        db,
+        spec.storage.size,
+        FIELD_MANAGER,
+        signal,
+      );
     }
     const grown = live && !storageProblem ? spec.storage.size : appliedSize;
     if (live && (annotated !== undefined || !sameQuantity(grown, templateSize))) {
@@ -323,13 +365,14 @@ export class DatabaseReconciler {
         spec.storage.size,
         spec.replicas,
         FIELD_MANAGER,
+        signal,
       );
       for (const claim of created) this.#created(db, "PersistentVolumeClaim", claim, log);
     }
-    const current = await this.#ensure(db, CORE.statefulSets, live, desired, log);
+    const current = await this.#ensure(db, CORE.statefulSets, live, desired, log, signal);
     const key = `${db.metadata.namespace}/${db.metadata.name}`;
     const pods = this.#o.pods.store.list({ index: DATABASE_POD_INDEX, value: key });
-    if (spec.replicas > 1) await this.#labelRoles(db, pods);
+    if (spec.replicas > 1) await this.#labelRoles(db, pods, signal);
     const problem = podProblem(pods);
     return {
       kind: "deployed",
@@ -350,13 +393,16 @@ export class DatabaseReconciler {
     informer: Informer<T>,
     db: Database,
     project: (object: T) => T,
+    signal?: AbortSignal,
     name = db.metadata.name!,
   ): Promise<T | undefined> {
     const { namespace } = db.metadata;
     const cached = informer.store.get(`${namespace}/${name}`);
     if (cached) return cached;
     try {
-      return project(await this.#o.client.request<T>("GET", objectPath(type, namespace, name)));
+      return project(
+        await this.#o.client.request<T>("GET", objectPath(type, namespace, name), { signal }),
+      );
     } catch (error) {
       if (error instanceof ApiError && error.code === 404) return undefined;
       throw error;
@@ -373,6 +419,7 @@ export class DatabaseReconciler {
     live: T | undefined,
     desired: T,
     log: Logger,
+    signal?: AbortSignal,
   ): Promise<T> {
     const { object, hash } = await withAppliedHash(desired, APPLIED_HASH_ANNOTATION);
     if (
@@ -381,7 +428,7 @@ export class DatabaseReconciler {
     ) {
       return live;
     }
-    const result = await this.#apply(type, object);
+    const result = await this.#apply(type, object, signal);
     if (live) {
       log.info("Updated", {
         kind: type.kind,
@@ -401,8 +448,11 @@ export class DatabaseReconciler {
     return result;
   }
 
-  #apply<T extends KubeObject>(type: ResourceType, desired: T): Promise<T> {
-    return apply(this.#o.client, type, desired, { fieldManager: FIELD_MANAGER });
+  #apply<T extends KubeObject>(type: ResourceType, desired: T, signal?: AbortSignal): Promise<T> {
+    return apply(this.#o.client, type, desired, {
+      fieldManager: FIELD_MANAGER,
+      ...(signal ? { signal } : {}),
+    });
   }
 
   #created(db: Database, kind: string, name: string, log: Logger): void {
@@ -410,7 +460,7 @@ export class DatabaseReconciler {
     this.#o.events.record(db, "Normal", "Created", "Create", `Created ${kind} ${name}`);
   }
 
-  async #writeStatus(db: Database, observation: Observation) {
+  async #writeStatus(db: Database, observation: Observation, signal?: AbortSignal) {
     const status = desiredStatus(db, observation, this.#o.now?.() ?? new Date());
     if (!statusChanged(db, status)) return status;
     await this.#o.client.request(
@@ -420,6 +470,7 @@ export class DatabaseReconciler {
         body: { status },
         contentType: "application/merge-patch+json",
         query: { fieldManager: FIELD_MANAGER },
+        signal,
       },
     );
     return status;
@@ -429,7 +480,7 @@ export class DatabaseReconciler {
    * Older versions of the course's operator added a finalizer; nothing needs it now. Removed on
    * any reconcile, so a Database adopted from the course's operator never waits on it.
    */
-  async #releaseFinalizer(db: Database): Promise<void> {
+  async #releaseFinalizer(db: Database, signal?: AbortSignal): Promise<void> {
     const finalizers = db.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return;
     await this.#o.client.request(
@@ -443,6 +494,7 @@ export class DatabaseReconciler {
           },
         },
         contentType: "application/merge-patch+json",
+        signal,
       },
     );
   }

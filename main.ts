@@ -12,10 +12,10 @@ import {
   serveHealthProbes,
   serveMetrics,
 } from "./src/runtime/serving/mod.ts";
-import { EventRecorder, Manager } from "./src/runtime/controller/mod.ts";
+import { CacheSyncTimeoutError, EventRecorder, Manager } from "./src/runtime/controller/mod.ts";
 import { registerInformerMetrics } from "./src/runtime/cache/mod.ts";
 import { ApiError, KubeClient, KubeConfigError, loadConnection } from "./src/runtime/client/mod.ts";
-import { LeaderElector, setLeaderLabel } from "./src/runtime/leader_election/mod.ts";
+import { KubeLeaseLock, LeaderElector, setLeaderLabel } from "./src/runtime/leader_election/mod.ts";
 import {
   Logger,
   logMemoryLimits,
@@ -87,9 +87,11 @@ async function main(args: string[]): Promise<number> {
     })
     : undefined;
   const elector = electionClient && new LeaderElector({
-    client: electionClient,
-    namespace: flags.leaderElectionNamespace ?? connection.namespace,
-    name: flags.leaderElectionId,
+    lock: new KubeLeaseLock(
+      electionClient,
+      flags.leaderElectionNamespace ?? connection.namespace,
+      flags.leaderElectionId,
+    ),
     leaseDurationMs: flags.leaseDurationMs,
     renewDeadlineMs: flags.renewDeadlineMs,
     retryPeriodMs: flags.retryPeriodMs,
@@ -116,11 +118,13 @@ async function main(args: string[]): Promise<number> {
     Deno.exit(1);
   });
 
+  // The manager campaigns only once its caches have synced: a replica that cannot list what it
+  // watches never holds the Lease, and gives up after the cache-sync timeout.
   const manager = new Manager({
     client,
     logger,
     metrics,
-    ...(elector ? { elected: () => elector.elected } : {}),
+    ...(elector ? { leaderElector: elector } : {}),
     gracefulShutdownMs: flags.gracefulShutdownMs,
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
   });
@@ -183,17 +187,22 @@ async function main(args: string[]): Promise<number> {
       }, stop.signal),
     );
   }
-  const election = new AbortController();
-  const electing = elector?.run(election.signal);
-  await manager.start(stop.signal);
-  election.abort(); // Controllers have stopped: only now hand the lease over.
-  await electing;
+  let code = 0;
+  try {
+    // Returns after controllers have stopped and the lease (if held) has been handed over.
+    await manager.start(stop.signal);
+  } catch (error) {
+    if (!(error instanceof CacheSyncTimeoutError)) throw error;
+    logger.error("Caches did not sync; exiting", { error, unsynced: error.unsynced });
+    code = 1;
+    stop.abort();
+  }
   await Promise.all(servers.map((s) => s.finished));
   client.close();
   electionClient?.close();
   reviewClient?.close();
   logger.info("Stopped");
-  return 0;
+  return code;
 }
 
 if (import.meta.main) {

@@ -7,7 +7,7 @@
  * @module
  */
 import type client from "prom-client";
-import { type Controller, EventRecorder, type Manager } from "../runtime/controller/mod.ts";
+import type { Controller, Manager } from "../runtime/controller/mod.ts";
 import type { InformerEvent } from "../runtime/cache/mod.ts";
 import { CORE } from "../runtime/client/mod.ts";
 import {
@@ -74,11 +74,10 @@ export function setupDatabaseController(
     services,
     statefulSets,
     pods,
-    events: new EventRecorder({
-      client: manager.client,
+    // The manager's recorder: Events still queued at shutdown are sent before the process ends.
+    events: manager.eventRecorder({
       controller: "database.example.com/postgres-operator",
       instance: options.instance,
-      logger: manager.logger,
     }),
     logger: manager.logger.child({ controller: "database" }),
     ...(options.degradedRetryMs !== undefined ? { degradedRetryMs: options.degradedRetryMs } : {}),

@@ -31,6 +31,7 @@ export const UNREACHABLE_RESOURCE_VERSION = "9223372036854775807";
  * @param type Where the object lives.
  * @param object The object to create; its `resourceVersion` is replaced.
  * @param fieldManager The apply's field manager.
+ * @param signal Cancels the request (the reconcile's signal).
  * @returns The created object, or `undefined` when the name is taken (the caller reads what is
  *   there: an object of its own the cache has not seen yet, or someone else's).
  * @throws {ApiError} Any other refusal, e.g. 422 for an object the server finds invalid.
@@ -40,13 +41,14 @@ export async function applyCreateOnly<T extends KubeObject>(
   type: ResourceType,
   object: T,
   fieldManager: string,
+  signal?: AbortSignal,
 ): Promise<T | undefined> {
   const createOnly = {
     ...object,
     metadata: { ...object.metadata, resourceVersion: UNREACHABLE_RESOURCE_VERSION },
   };
   try {
-    return await apply(client, type, createOnly, { fieldManager });
+    return await apply(client, type, createOnly, { fieldManager, ...(signal ? { signal } : {}) });
   } catch (error) {
     // A forced apply has no field conflicts, so 409 can only mean the version did not match.
     if (error instanceof ApiError && error.code === 409) return undefined;

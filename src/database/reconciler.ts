@@ -21,6 +21,9 @@
  * backoff; a Degraded Database (an object with our name owned by someone else, volumes that
  * cannot grow) is looked at again after `degradedRetryMs`.
  *
+ * Every request carries the reconcile's `AbortSignal`, so a forced shutdown cancels a reconcile
+ * that hangs on the API instead of waiting for it.
+ *
  * @module
  */
 import {
@@ -116,25 +119,31 @@ export class DatabaseReconciler {
     this.#o = options;
   }
 
-  /** Brings one Database's objects and status in line with its spec. */
-  reconcile = async ({ key, logger }: Request): Promise<Result | void> => {
+  /**
+   * Brings one Database's objects and status in line with its spec. `signal` (aborted when a
+   * graceful shutdown runs out of time) goes with every request.
+   */
+  reconcile = async (
+    { key, logger }: Request,
+    signal?: AbortSignal,
+  ): Promise<Result | void> => {
     const log = logger ?? this.#o.logger;
     const db = this.#o.databases.store.get(key);
     if (!db) return; // Deleted: garbage collection removes what it owned.
     // The course's finalizer would block a later deletion; drop it whenever it is seen.
-    await this.#releaseFinalizer(db);
+    await this.#releaseFinalizer(db, signal);
     if (db.metadata.deletionTimestamp) return;
     // A name or spec the CRD should have refused (an older CRD): Failed, not retried.
     const nameProblem = checkDatabaseName(db.metadata.name!);
-    if (nameProblem) return await this.#refuseSpec(db, nameProblem);
+    if (nameProblem) return await this.#refuseSpec(db, nameProblem, signal);
     const parsed = parseDatabaseSpec(db.spec);
-    if (!parsed.ok) return await this.#refuseSpec(db, parsed.message);
+    if (!parsed.ok) return await this.#refuseSpec(db, parsed.message, signal);
     const changes: Changes = { created: [], updated: [] };
     try {
       const spec = parsed.spec;
       const [serviceTaken, [secretTaken, deployed]] = await allSettledOrThrow(
-        this.#ensureServices(db, spec, changes, log),
-        this.#ensureSecretThenStatefulSet(db, spec, changes, log),
+        this.#ensureServices(db, spec, changes, log, signal),
+        this.#ensureSecretThenStatefulSet(db, spec, changes, log, signal),
       );
       const conflicts = [secretTaken, serviceTaken, deployed.conflict].filter((m) => m);
       if (conflicts.length > 0) {
@@ -143,7 +152,7 @@ export class DatabaseReconciler {
       }
       // Readiness is reported by the status (the Ready condition and its transition time), not
       // by an Event as well: a new Database costs the API server one Event.
-      await this.#writeStatus(db, deployed);
+      await this.#writeStatus(db, deployed, signal);
       // No cache event follows when a foreign object goes or a StorageClass is fixed.
       if (deployed.conflict || deployed.storageProblem) {
         return { requeueAfterMs: this.#o.degradedRetryMs ?? 30_000 };
@@ -152,8 +161,11 @@ export class DatabaseReconciler {
       if (error instanceof ApiError && (error.code === 400 || error.code === 422)) {
         // The server refuses what this spec makes (a rule the CRD does not know): the same
         // request fails the same way until the spec changes, so Failed, and no retry loop.
-        await this.#writeStatus(db, { kind: "invalid", reason: "Rejected", message: error.message })
-          .catch(() => {});
+        await this.#writeStatus(
+          db,
+          { kind: "invalid", reason: "Rejected", message: error.message },
+          signal,
+        ).catch(() => {});
         this.#o.events.record(db, "Warning", "Rejected", "Reconcile", error.message);
         throw new TerminalError(`The API server refused an object: ${error.message}`, {
           cause: error,
@@ -164,7 +176,7 @@ export class DatabaseReconciler {
           kind: "error",
           reason: "ApiError",
           message: error.message,
-        }).catch(() => {});
+        }, signal).catch(() => {});
         this.#o.events.record(db, "Warning", "ApiError", "Reconcile", error.message);
       }
       throw error;
@@ -199,19 +211,23 @@ export class DatabaseReconciler {
     spec: DatabaseSpec,
     changes: Changes,
     log: Logger,
+    signal?: AbortSignal,
   ): Promise<[string | undefined, Deployed]> {
-    const secret = await this.#ensureSecret(db, spec, changes, log);
+    const secret = await this.#ensureSecret(db, spec, changes, log, signal);
     // No StatefulSet on someone else's Secret: its pods would read it.
     if ("conflict" in secret) {
       return [secret.conflict, { kind: "deployed", replicas: spec.replicas }];
     }
     const credentials = credentialsVersion(spec.username, secret.password);
-    return [undefined, await this.#ensureStatefulSet(db, spec, credentials, changes, log)];
+    return [
+      undefined,
+      await this.#ensureStatefulSet(db, spec, credentials, changes, log, signal),
+    ];
   }
 
   /** Phase Failed for a spec or name the CRD should have refused (an older CRD, say). */
-  async #refuseSpec(db: Database, message: string): Promise<void> {
-    await this.#writeStatus(db, { kind: "invalid", reason: "InvalidSpec", message });
+  async #refuseSpec(db: Database, message: string, signal?: AbortSignal): Promise<void> {
+    await this.#writeStatus(db, { kind: "invalid", reason: "InvalidSpec", message }, signal);
     this.#o.events.record(db, "Warning", "InvalidSpec", "Validate", message);
   }
 
@@ -224,6 +240,7 @@ export class DatabaseReconciler {
     spec: DatabaseSpec,
     changes: Changes,
     log: Logger,
+    signal?: AbortSignal,
   ): Promise<{ password: string } | { conflict: string }> {
     const ns = db.metadata.namespace!;
     let live = this.#o.secrets.store.get(`${ns}/${secretName(db)}`);
@@ -234,6 +251,7 @@ export class DatabaseReconciler {
         await this.#o.client.request("POST", `/api/v1/namespaces/${ns}/secrets`, {
           body: desiredSecret(db, spec, password, replication),
           query: { fieldManager: FIELD_MANAGER },
+          signal,
         });
         this.#created(db, "Secret", secretName(db), changes, log);
         return { password };
@@ -243,6 +261,7 @@ export class DatabaseReconciler {
         live = await this.#o.client.request<Secret>(
           "GET",
           objectPath(CORE.secrets, ns, secretName(db)),
+          { signal },
         );
       }
     }
@@ -253,7 +272,7 @@ export class DatabaseReconciler {
     const replication = passwordOf(live, REPLICATION_PASSWORD_KEY) ??
       (spec.replicas > 1 ? generatePassword() : undefined);
     const desired = desiredSecret(db, spec, password, replication);
-    if (!isSubset(desired, live)) await this.#apply(CORE.secrets, desired);
+    if (!isSubset(desired, live)) await this.#apply(CORE.secrets, desired, signal);
     return { password };
   }
 
@@ -267,13 +286,14 @@ export class DatabaseReconciler {
     spec: DatabaseSpec,
     changes: Changes,
     log: Logger,
+    signal?: AbortSignal,
   ): Promise<string | undefined> {
     const standbyOnly = [desiredPodsService(db), desiredReadOnlyService(db)];
     const wanted = [desiredService(db), ...(spec.replicas > 1 ? standbyOnly : [])];
     const unwanted = spec.replicas > 1 ? [] : standbyOnly;
     const taken = await allSettledOrThrow(
-      ...wanted.map((desired) => this.#ensureService(db, desired, changes, log)),
-      ...unwanted.map((service) => this.#removeService(db, service.metadata.name!, log)),
+      ...wanted.map((desired) => this.#ensureService(db, desired, changes, log, signal)),
+      ...unwanted.map((service) => this.#removeService(db, service.metadata.name!, log, signal)),
     );
     return taken.filter((m) => m).join("; ") || undefined;
   }
@@ -284,24 +304,38 @@ export class DatabaseReconciler {
     desired: Service,
     changes: Changes,
     log: Logger,
+    signal?: AbortSignal,
   ): Promise<string | undefined> {
     let live = this.#o.services.store.get(`${db.metadata.namespace}/${desired.metadata.name}`);
     if (!live) {
-      const made = await this.#createOnly(db, CORE.services, projectService, desired, changes, log);
+      const made = await this.#createOnly(
+        db,
+        CORE.services,
+        projectService,
+        desired,
+        changes,
+        log,
+        signal,
+      );
       if ("created" in made) return undefined;
       live = made.live;
     }
     if (live && !controlledBy(live, db)) return foreignObjectMessage("Service", live, db);
-    await this.#ensure(db, CORE.services, live, desired, changes, log);
+    await this.#ensure(db, CORE.services, live, desired, changes, log, signal);
     return undefined;
   }
 
   /** Deletes a Service the Database no longer needs, if it is there and the Database's. */
-  async #removeService(db: Database, name: string, log: Logger): Promise<void> {
+  async #removeService(
+    db: Database,
+    name: string,
+    log: Logger,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const ns = db.metadata.namespace!;
     const live = this.#o.services.store.get(`${ns}/${name}`);
     if (!live || !controlledBy(live, db)) return;
-    await this.#o.client.request("DELETE", objectPath(CORE.services, ns, name))
+    await this.#o.client.request("DELETE", objectPath(CORE.services, ns, name), { signal })
       .catch((error) => {
         if (!(error instanceof ApiError && error.code === 404)) throw error;
       });
@@ -309,7 +343,7 @@ export class DatabaseReconciler {
   }
 
   /** Labels each pod with its role (ordinal 0 is the primary), for the read-only Service. */
-  async #labelRoles(db: Database, pods: Pod[]): Promise<void> {
+  async #labelRoles(db: Database, pods: Pod[], signal?: AbortSignal): Promise<void> {
     await Promise.all(pods.map(async (pod) => {
       const role = pod.metadata.name === `${db.metadata.name}-0` ? "primary" : "replica";
       if (pod.metadata.labels?.[ROLE_LABEL] === role) return;
@@ -319,6 +353,7 @@ export class DatabaseReconciler {
         {
           body: { metadata: { labels: { [ROLE_LABEL]: role } } },
           contentType: "application/merge-patch+json",
+          signal,
         },
       ).catch((error) => {
         if (!(error instanceof ApiError && error.code === 404)) throw error;
@@ -332,6 +367,7 @@ export class DatabaseReconciler {
     credentials: string,
     changes: Changes,
     log: Logger,
+    signal?: AbortSignal,
   ): Promise<Deployed> {
     let live = this.#o.statefulSets.store.get(`${db.metadata.namespace}/${db.metadata.name}`);
     if (!live) {
@@ -343,8 +379,9 @@ export class DatabaseReconciler {
         desired,
         changes,
         log,
+        signal,
       );
-      if ("created" in made) return this.#deployed(db, spec, made.created);
+      if ("created" in made) return this.#deployed(db, spec, made.created, undefined, signal);
       // The name is taken: what is there decides, before anything immutable is rebuilt.
       live = made.live;
     }
@@ -362,7 +399,7 @@ export class DatabaseReconciler {
       await this.#o.client.request(
         "DELETE",
         objectPath(CORE.statefulSets, db.metadata.namespace, db.metadata.name!),
-        { query: { propagationPolicy: "Orphan" } },
+        { query: { propagationPolicy: "Orphan" }, signal },
       );
       log.info("Recreating the StatefulSet for its governing Service", {
         database: db.metadata.name,
@@ -378,7 +415,13 @@ export class DatabaseReconciler {
     const annotated = live?.metadata.annotations?.[STORAGE_SIZE_ANNOTATION];
     const appliedSize = isQuantity(annotated) ? annotated : templateSize;
     if (live && compareQuantities(spec.storage.size, appliedSize) > 0) {
-      storageProblem = await growVolumes(this.#o.client, db, spec.storage.size, FIELD_MANAGER);
+      storageProblem = await growVolumes(
+        this.#o.client,
+        db,
+        spec.storage.size,
+        FIELD_MANAGER,
+        signal,
+      );
     }
     const grown = live && !storageProblem ? spec.storage.size : appliedSize;
     if (live && (annotated !== undefined || !sameQuantity(grown, templateSize))) {
@@ -396,13 +439,14 @@ export class DatabaseReconciler {
         spec.storage.size,
         spec.replicas,
         FIELD_MANAGER,
+        signal,
       );
       for (const claim of created) {
         this.#created(db, "PersistentVolumeClaim", claim, changes, log);
       }
     }
-    const current = await this.#ensure(db, CORE.statefulSets, live, desired, changes, log);
-    return this.#deployed(db, spec, current, storageProblem);
+    const current = await this.#ensure(db, CORE.statefulSets, live, desired, changes, log, signal);
+    return this.#deployed(db, spec, current, storageProblem, signal);
   }
 
   /** What the StatefulSet and the pods show, once the StatefulSet is as the spec asks. */
@@ -411,10 +455,11 @@ export class DatabaseReconciler {
     spec: DatabaseSpec,
     current: StatefulSet,
     storageProblem?: string,
+    signal?: AbortSignal,
   ): Promise<Deployed> {
     const key = `${db.metadata.namespace}/${db.metadata.name}`;
     const pods = this.#o.pods.store.list({ index: DATABASE_POD_INDEX, value: key });
-    if (spec.replicas > 1) await this.#labelRoles(db, pods);
+    if (spec.replicas > 1) await this.#labelRoles(db, pods, signal);
     const problem = podProblem(pods);
     return {
       kind: "deployed",
@@ -437,9 +482,10 @@ export class DatabaseReconciler {
     desired: T,
     changes: Changes,
     log: Logger,
+    signal?: AbortSignal,
   ): Promise<{ created: T } | { live: T | undefined }> {
     const { object } = await withAppliedHash(desired, APPLIED_HASH_ANNOTATION);
-    const created = await applyCreateOnly(this.#o.client, type, object, FIELD_MANAGER);
+    const created = await applyCreateOnly(this.#o.client, type, object, FIELD_MANAGER, signal);
     const { namespace, name } = desired.metadata;
     if (created) {
       this.#created(db, type.kind, name!, changes, log);
@@ -447,7 +493,9 @@ export class DatabaseReconciler {
     }
     try {
       return {
-        live: project(await this.#o.client.request<T>("GET", objectPath(type, namespace, name!))),
+        live: project(
+          await this.#o.client.request<T>("GET", objectPath(type, namespace, name!), { signal }),
+        ),
       };
     } catch (error) {
       if (error instanceof ApiError && error.code === 404) return { live: undefined };
@@ -466,6 +514,7 @@ export class DatabaseReconciler {
     desired: T,
     changes: Changes,
     log: Logger,
+    signal?: AbortSignal,
   ): Promise<T> {
     const { object, hash } = await withAppliedHash(desired, APPLIED_HASH_ANNOTATION);
     if (
@@ -474,7 +523,7 @@ export class DatabaseReconciler {
     ) {
       return live;
     }
-    const result = await this.#apply(type, object);
+    const result = await this.#apply(type, object, signal);
     if (live) {
       log.info("Updated", {
         kind: type.kind,
@@ -488,8 +537,11 @@ export class DatabaseReconciler {
     return result;
   }
 
-  #apply<T extends KubeObject>(type: ResourceType, desired: T): Promise<T> {
-    return apply(this.#o.client, type, desired, { fieldManager: FIELD_MANAGER });
+  #apply<T extends KubeObject>(type: ResourceType, desired: T, signal?: AbortSignal): Promise<T> {
+    return apply(this.#o.client, type, desired, {
+      fieldManager: FIELD_MANAGER,
+      ...(signal ? { signal } : {}),
+    });
   }
 
   #created(db: Database, kind: string, name: string, changes: Changes, log: Logger): void {
@@ -497,7 +549,7 @@ export class DatabaseReconciler {
     changes.created.push(`${kind} ${name}`);
   }
 
-  async #writeStatus(db: Database, observation: Observation) {
+  async #writeStatus(db: Database, observation: Observation, signal?: AbortSignal) {
     const status = desiredStatus(db, observation, this.#o.now?.() ?? new Date());
     if (!statusChanged(db, status) || nothingToReport(db, status)) return status;
     await this.#o.client.request(
@@ -507,6 +559,7 @@ export class DatabaseReconciler {
         body: { status },
         contentType: "application/merge-patch+json",
         query: { fieldManager: FIELD_MANAGER },
+        signal,
       },
     );
     return status;
@@ -516,7 +569,7 @@ export class DatabaseReconciler {
    * Older versions of the course's operator added a finalizer; nothing needs it now. Removed on
    * any reconcile, so a Database adopted from the course's operator never waits on it.
    */
-  async #releaseFinalizer(db: Database): Promise<void> {
+  async #releaseFinalizer(db: Database, signal?: AbortSignal): Promise<void> {
     const finalizers = db.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return;
     await this.#o.client.request(
@@ -530,6 +583,7 @@ export class DatabaseReconciler {
           },
         },
         contentType: "application/merge-patch+json",
+        signal,
       },
     );
   }

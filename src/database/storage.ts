@@ -37,8 +37,9 @@ export async function growVolumes(
   db: Database,
   size: string,
   fieldManager: string,
+  signal?: AbortSignal,
 ): Promise<string | undefined> {
-  const claims = await listClaims(client, db);
+  const claims = await listClaims(client, db, signal);
   const expandable = new Map<string, boolean>();
   const refused: string[] = [];
   for (const claim of claims) {
@@ -46,7 +47,10 @@ export async function growVolumes(
     if (current && compareQuantities(current, size) >= 0) continue;
     const className = claim.spec.storageClassName ?? "";
     if (!expandable.has(className)) {
-      expandable.set(className, className ? await allowsExpansion(client, className) : false);
+      expandable.set(
+        className,
+        className ? await allowsExpansion(client, className, signal) : false,
+      );
     }
     if (!expandable.get(className)) {
       refused.push(claim.metadata.name!);
@@ -59,6 +63,7 @@ export async function growVolumes(
         body: { spec: { resources: { requests: { storage: size } } } },
         contentType: "application/merge-patch+json",
         query: { fieldManager },
+        signal,
       },
     );
   }
@@ -85,8 +90,9 @@ export async function createMissingClaims(
   size: string,
   replicas: number,
   fieldManager: string,
+  signal?: AbortSignal,
 ): Promise<string[]> {
-  const claims = await listClaims(client, db);
+  const claims = await listClaims(client, db, signal);
   const existing = new Set(claims.map((claim) => claim.metadata.name));
   const created: string[] = [];
   for (let ordinal = 0; ordinal < replicas; ordinal++) {
@@ -108,6 +114,7 @@ export async function createMissingClaims(
             },
           },
           query: { fieldManager },
+          signal,
         },
       );
       created.push(name);
@@ -118,21 +125,30 @@ export async function createMissingClaims(
   return created;
 }
 
-async function listClaims(client: KubeClient, db: Database): Promise<Claim[]> {
+async function listClaims(
+  client: KubeClient,
+  db: Database,
+  signal?: AbortSignal,
+): Promise<Claim[]> {
   const selector = Object.entries(selectorLabels(db)).map(([k, v]) => `${k}=${v}`).join(",");
   const claims = await client.request<{ items: Claim[] }>(
     "GET",
     collectionPath(CORE.persistentVolumeClaims, db.metadata.namespace),
-    { query: { labelSelector: selector } },
+    { query: { labelSelector: selector }, signal },
   );
   return claims.items;
 }
 
-async function allowsExpansion(client: KubeClient, name: string): Promise<boolean> {
+async function allowsExpansion(
+  client: KubeClient,
+  name: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
   try {
     const storageClass = await client.request<{ allowVolumeExpansion?: boolean }>(
       "GET",
       `/apis/storage.k8s.io/v1/storageclasses/${encodeURIComponent(name)}`,
+      { signal },
     );
     return storageClass.allowVolumeExpansion === true;
   } catch (error) {

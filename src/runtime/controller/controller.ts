@@ -6,17 +6,27 @@
  * becomes one reconcile; the initial list enters at low priority so real changes overtake it.
  * A reconciler that throws never stops the controller.
  *
+ * Owned objects map to their controller owner by API group and kind, whatever the version in the
+ * owner reference; when an update moves an object from one owner to another (or a mapped watch
+ * from one key to another), both are queued, as controller-runtime's handlers do.
+ *
  * @module
  */
 import type { Informer, InformerEvent } from "../cache/mod.ts";
 import type { Logger, RuntimeMetrics } from "../observability/mod.ts";
 import { LOW_PRIORITY, type RateLimiter, WorkQueue } from "../queue/mod.ts";
-import { type Reconciler, type Result, TerminalError } from "./reconcile.ts";
+import { type Clock, realClock } from "../time/mod.ts";
 import {
-  apiVersionOf,
+  RECONCILE_RESULT_LABELS,
+  reconcileOutcome,
+  type Reconciler,
+  type Result,
+} from "./reconcile.ts";
+import {
   controllerOf,
   type KubeObject,
   objectKey,
+  type OwnerReference,
   parseKey,
   type ResourceType,
 } from "../client/mod.ts";
@@ -39,8 +49,6 @@ export interface ControllerOptions<T extends KubeObject> {
   maxConcurrentReconciles?: number;
   /** Replaces the default controller rate limiter (5 ms → 1000 s per key, 10/s burst 100). */
   rateLimiter?: RateLimiter<string>;
-  /** Hold each key this long after its first event, so a burst becomes one reconcile. @default 0 */
-  debounceMs?: number;
   /**
    * Raises (or lowers) the priority of the key an event queues, added to the default: 0, or
    * {@linkcode LOW_PRIORITY} for an initial list. Sees primary, owned and watched events, e.g.
@@ -52,6 +60,8 @@ export interface ControllerOptions<T extends KubeObject> {
   predicate?: (event: InformerEvent<T>) => boolean;
   logger: Logger;
   metrics?: RuntimeMetrics;
+  /** Source of time for the work queue, its rate limiter and the reconcile timer. @default {realClock} */
+  clock?: Clock;
 }
 
 /** Runs reconciles for one primary type. Constructing it only subscribes to its informers. */
@@ -61,10 +71,12 @@ export class Controller<T extends KubeObject> {
   readonly #options: ControllerOptions<T>;
   readonly #workers: number;
   readonly #log: Logger;
+  readonly #clock: Clock;
 
   constructor(options: ControllerOptions<T>) {
     this.name = options.name;
     this.#options = options;
+    this.#clock = options.clock ?? realClock;
     this.#workers = Math.max(1, options.maxConcurrentReconciles ?? 2);
     this.#log = options.logger.child({
       controller: options.name,
@@ -73,12 +85,21 @@ export class Controller<T extends KubeObject> {
     });
     this.queue = new WorkQueue<string>({
       name: options.name,
+      clock: this.#clock,
       ...(options.rateLimiter ? { rateLimiter: options.rateLimiter } : {}),
       ...(options.metrics ? { metrics: options.metrics.workQueue(options.name) } : {}),
     });
-    options.metrics?.maxConcurrentReconciles.set({ controller: this.name }, this.#workers);
-    options.metrics?.activeWorkers.set({ controller: this.name }, 0);
-    options.metrics?.unfinishedWork(this.name, () => this.queue.unfinishedWork());
+    const labels = { controller: this.name };
+    const metrics = options.metrics;
+    metrics?.maxConcurrentReconciles.set(labels, this.#workers);
+    metrics?.activeWorkers.set(labels, 0);
+    // Every series exists from start-up, so rates and alerts see zeros rather than nothing.
+    for (const result of RECONCILE_RESULT_LABELS) {
+      metrics?.reconcileTotal.inc({ ...labels, result }, 0);
+    }
+    metrics?.reconcileErrors.inc(labels, 0);
+    metrics?.terminalReconcileErrors.inc(labels, 0);
+    metrics?.unfinishedWork(this.name, () => this.queue.unfinishedWork());
     options.for.subscribe((event) => {
       if (options.predicate && !options.predicate(event)) return;
       this.#enqueue(objectKey(event.object), event, options.for.type);
@@ -86,15 +107,21 @@ export class Controller<T extends KubeObject> {
     const primary = options.for.type;
     for (const owned of options.owns ?? []) {
       owned.subscribe((event) => {
-        const owner = controllerOf(event.object);
-        if (!owner || !ownerIs(owner, primary)) return;
-        const namespace = event.object.metadata.namespace;
-        this.#enqueue(namespace ? `${namespace}/${owner.name}` : owner.name, event, owned.type);
+        const keys = new Set<string>();
+        for (const object of event.old ? [event.old, event.object] : [event.object]) {
+          const owner = controllerOf(object);
+          if (!owner || !ownerIs(owner, primary)) continue;
+          const namespace = object.metadata.namespace;
+          keys.add(namespace ? `${namespace}/${owner.name}` : owner.name);
+        }
+        for (const key of keys) this.#enqueue(key, event, owned.type);
       });
     }
     for (const { informer, map } of options.watches ?? []) {
       informer.subscribe((event) => {
-        for (const key of map(event.object)) this.#enqueue(key, event, informer.type);
+        const keys = new Set(map(event.object));
+        if (event.old) { for (const key of map(event.old)) keys.add(key); }
+        for (const key of keys) this.#enqueue(key, event, informer.type);
       });
     }
   }
@@ -117,10 +144,7 @@ export class Controller<T extends KubeObject> {
   #enqueue(key: string, event: InformerEvent<KubeObject>, source: ResourceType): void {
     const priority = (event.initial ? LOW_PRIORITY : 0) +
       (this.#options.priority?.(key, event, source) ?? 0);
-    const options = priority !== 0 ? { priority } : {};
-    const debounce = this.#options.debounceMs ?? 0;
-    if (debounce > 0) this.queue.addAfter(key, debounce, options);
-    else this.queue.add(key, options);
+    this.queue.add(key, priority !== 0 ? { priority } : {});
   }
 
   async #work(signal: AbortSignal): Promise<void> {
@@ -131,7 +155,7 @@ export class Controller<T extends KubeObject> {
       if (!item) return;
       const { key, priority } = item;
       metrics?.activeWorkers.inc(labels);
-      const started = performance.now();
+      const started = this.#clock.now();
       const request = { ...parseKey(key), key };
       const log = this.#log.child({
         [this.#options.for.type.kind]: { name: request.name, namespace: request.namespace },
@@ -139,42 +163,46 @@ export class Controller<T extends KubeObject> {
         name: request.name,
         reconcileID: crypto.randomUUID(),
       });
-      let result: Result | void;
-      let outcome: string;
+      let ended: { result: Result | void } | { error: unknown };
       try {
-        result = await this.#options.reconcile({ ...request, logger: log }, signal);
-        if (result?.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
-          this.queue.forget(key);
-          this.queue.addAfter(key, result.requeueAfterMs, { priority: result.priority ?? 0 });
-          outcome = "requeue_after";
-        } else if (result?.requeue) {
-          this.queue.addRateLimited(key, { priority: result.priority ?? priority });
-          outcome = "requeue";
-        } else {
-          this.queue.forget(key);
-          outcome = "success";
-        }
+        ended = { result: await this.#options.reconcile({ ...request, logger: log }, signal) };
       } catch (error) {
-        outcome = "error";
-        metrics?.reconcileErrors.inc(labels);
-        if (error instanceof TerminalError) {
-          metrics?.terminalReconcileErrors.inc(labels);
-          this.queue.forget(key);
-          log.error("Reconciler error (terminal, not retried)", { error });
-        } else {
-          this.queue.addRateLimited(key, { priority });
-          log.error("Reconciler error", { error });
-        }
-      } finally {
-        this.queue.done(key);
-        metrics?.activeWorkers.dec(labels);
+        ended = { error };
       }
-      metrics?.reconcileTotal.inc({ ...labels, result: outcome });
-      metrics?.reconcileTime.observe(labels, (performance.now() - started) / 1000);
+      const outcome = reconcileOutcome(ended, priority);
+      const action = outcome.action;
+      switch (action.kind) {
+        case "forget":
+          this.queue.forget(key);
+          break;
+        case "forgetAndAddAfter":
+          this.queue.forget(key);
+          this.queue.addAfter(key, action.delayMs, { priority: action.priority });
+          break;
+        case "addRateLimited":
+          this.queue.addRateLimited(key, { priority: action.priority });
+          break;
+      }
+      this.queue.done(key);
+      metrics?.activeWorkers.dec(labels);
+      if ("error" in ended) {
+        metrics?.reconcileErrors.inc(labels);
+        if (outcome.terminal) {
+          metrics?.terminalReconcileErrors.inc(labels);
+          log.error("Reconciler error (terminal, not retried)", { error: ended.error });
+        } else {
+          log.error("Reconciler error", { error: ended.error });
+        }
+      }
+      metrics?.reconcileTotal.inc({ ...labels, result: outcome.result });
+      metrics?.reconcileTime.observe(labels, (this.#clock.now() - started) / 1000);
     }
   }
 }
 
-function ownerIs(owner: { apiVersion: string; kind: string }, type: ResourceType): boolean {
-  return owner.kind === type.kind && owner.apiVersion === apiVersionOf(type);
+/** An owner reference names `type` when group and kind match; the version may be any. */
+export function ownerIs(owner: OwnerReference, type: ResourceType): boolean {
+  const slash = owner.apiVersion.lastIndexOf("/");
+  const group = slash < 0 ? "" : owner.apiVersion.slice(0, slash);
+  return owner.kind === type.kind && group === type.group;
 }

@@ -7,7 +7,11 @@
  * at most once a minute; and each object may cause at most 25 Events in a burst, then one per
  * five minutes (client-go's spam filter). Sending is best effort and off the caller's path, as
  * client-go's broadcaster: `record` returns at once, a few senders work through a bounded
- * backlog, and failures are logged only.
+ * backlog, and failures are logged only. On shutdown, `flush` sends what is still queued, for as
+ * long as its signal allows; then requests in flight are cancelled and the rest is dropped.
+ *
+ * Windows and budgets run on the injected {@linkcode Clock}; the times written into Events are
+ * wall-clock times.
  *
  * @module
  */
@@ -16,15 +20,19 @@ import {
   CORE,
   type KubeClient,
   type KubeObject,
+  microTime,
   objectPath,
 } from "../client/mod.ts";
 import type { Logger } from "../observability/mod.ts";
-import { TokenBucket } from "../time/mod.ts";
+import { type Clock, realClock, TokenBucket } from "../time/mod.ts";
 
 const REPEAT_WINDOW_MS = 10 * 60_000;
 const SERIES_UPDATE_MS = 60_000;
 const SENDERS = 4;
 const MAX_BACKLOG = 1_000;
+/** client-go's spam filter: a burst of 25 Events per object, then one per five minutes. */
+const BURST = 25;
+const REFILL_PER_SECOND = 1 / 300;
 
 /** Options for {@linkcode EventRecorder}. */
 export interface EventRecorderOptions {
@@ -34,6 +42,8 @@ export interface EventRecorderOptions {
   /** `reportingInstance`, e.g. the pod name. */
   instance: string;
   logger: Logger;
+  /** Source of time for the repeat window and the per-object budget. @default {realClock} */
+  clock?: Clock;
 }
 
 interface Sent {
@@ -51,9 +61,13 @@ export class EventRecorder {
   readonly #budgets = new Map<string, TokenBucket>();
   readonly #backlog: { reason: string; request: () => Promise<unknown> }[] = [];
   readonly #senders = new Set<Promise<void>>();
+  readonly #clock: Clock;
+  /** Aborted when a flush runs out of time: cancels requests in flight, drops the backlog. */
+  readonly #closed = new AbortController();
 
   constructor(options: EventRecorderOptions) {
     this.#options = options;
+    this.#clock = options.clock ?? realClock;
   }
 
   /** Records that `action` on `regarding` happened, for `reason`; returns at once. */
@@ -64,9 +78,11 @@ export class EventRecorder {
     action: string,
     note: string,
   ): void {
+    if (this.#closed.signal.aborted) return;
     const uid = regarding.metadata.uid ?? "";
     const key = [uid, type, reason, note].join("\u0000");
-    const now = Date.now();
+    const now = this.#clock.now();
+    const wallNow = this.#clock.wallNow();
     this.#forgetOld(now);
     const namespace = regarding.metadata.namespace ?? "default";
     const client = this.#options.client;
@@ -75,25 +91,26 @@ export class EventRecorder {
       repeat.count++;
       if (now - repeat.patchedAt < SERIES_UPDATE_MS) return;
       repeat.patchedAt = now;
-      const body = { series: { count: repeat.count, lastObservedTime: microTime(now) } };
+      const body = { series: { count: repeat.count, lastObservedTime: microTime(wallNow) } };
       this.#send(
         reason,
         () =>
           client.request("PATCH", objectPath(CORE.events, repeat.namespace, repeat.name), {
             body,
             contentType: "application/merge-patch+json",
+            signal: this.#closed.signal,
           }),
       );
       return;
     }
     if (!this.#budget(uid).allow()) return;
-    const name = `${regarding.metadata.name}.${now.toString(16)}${randomSuffix()}`;
+    const name = `${regarding.metadata.name}.${wallNow.toString(16)}${randomSuffix()}`;
     this.#sent.set(key, { name, namespace, count: 1, firstAt: now, patchedAt: now });
     const body = {
       apiVersion: "events.k8s.io/v1",
       kind: "Event",
       metadata: { name, namespace },
-      eventTime: microTime(now),
+      eventTime: microTime(wallNow),
       reportingController: this.#options.controller,
       reportingInstance: this.#options.instance,
       action,
@@ -111,13 +128,35 @@ export class EventRecorder {
     };
     this.#send(
       reason,
-      () => client.request("POST", collectionPath(CORE.events, namespace), { body }),
+      () =>
+        client.request("POST", collectionPath(CORE.events, namespace), {
+          body,
+          signal: this.#closed.signal,
+        }),
     );
   }
 
-  /** Resolves when every Event queued so far has been sent (or has failed). */
-  async flush(): Promise<void> {
-    while (this.#senders.size > 0) await Promise.all(this.#senders);
+  /**
+   * Resolves when every Event queued so far has been sent (or has failed). If `signal` aborts
+   * first, the recorder closes: requests in flight are cancelled, what is still queued is
+   * dropped (and counted in one log line), and later Events are ignored.
+   */
+  async flush(signal?: AbortSignal): Promise<void> {
+    const close = () => {
+      const dropped = this.#backlog.length + this.#senders.size;
+      this.#backlog.length = 0;
+      this.#closed.abort(signal?.reason);
+      if (dropped > 0) {
+        this.#options.logger.info("Events not sent before shutdown", { dropped });
+      }
+    };
+    if (signal?.aborted) close();
+    signal?.addEventListener("abort", close, { once: true });
+    try {
+      while (this.#senders.size > 0) await Promise.all(this.#senders);
+    } finally {
+      signal?.removeEventListener("abort", close);
+    }
   }
 
   #send(reason: string, request: () => Promise<unknown>): void {
@@ -143,7 +182,10 @@ export class EventRecorder {
 
   #budget(uid: string): TokenBucket {
     let bucket = this.#budgets.get(uid);
-    if (!bucket) this.#budgets.set(uid, bucket = new TokenBucket({ rate: 1 / 300, burst: 25 }));
+    if (!bucket) {
+      bucket = new TokenBucket({ rate: REFILL_PER_SECOND, burst: BURST, clock: this.#clock });
+      this.#budgets.set(uid, bucket);
+    }
     return bucket;
   }
 
@@ -153,14 +195,9 @@ export class EventRecorder {
     }
     // Full buckets carry no state worth keeping.
     for (const [uid, bucket] of this.#budgets) {
-      if (bucket.tokens() >= 25) this.#budgets.delete(uid);
+      if (bucket.tokens() >= BURST) this.#budgets.delete(uid);
     }
   }
-}
-
-/** metav1.MicroTime: RFC 3339 with exactly six fractional digits. */
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
 function randomSuffix(): string {

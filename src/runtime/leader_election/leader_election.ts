@@ -4,33 +4,48 @@
  *
  * - Acquire: every retry period (plus client-go's jitter of 0–120 %), read the Lease; create it
  *   if absent, or take it over when it has no holder or its record has not changed for
- *   `leaseDurationSeconds`. Expiry is judged on this process's monotonic clock from the moment
- *   it saw the record change, never by comparing timestamps written by other machines. Every
- *   write carries the resourceVersion read, so of two candidates only one wins (409 for the other).
+ *   `leaseDurationSeconds` ({@linkcode leaseAction}). Expiry is judged on this process's
+ *   monotonic clock from the moment it saw the record change, never by comparing timestamps
+ *   written by other machines. Every write carries the resourceVersion read, so of two
+ *   candidates only one wins (409 for the other).
+ * - The term counts from when the winning write was *sent*, not from when its answer came back:
+ *   the server may have stored it at any moment in between, and others count from when they see
+ *   it, so a slow answer must never make this process believe it holds the lease longer than
+ *   they think. An attempt whose answer comes back after the renew deadline does not count.
  * - Renew: every retry period. When no renewal has succeeded within the renew deadline of the
- *   start of the last successful one, or the Lease names another holder, leadership is lost:
+ *   sending of the last successful one, or the Lease names another holder, leadership is lost:
  *   `lost` resolves and `run` returns without touching the Lease again.
  * - Release: when `run`'s signal aborts while leading, the holder is cleared and the duration set
  *   to 1 s (client-go's ReleaseOnCancel), so a follower may take over at once.
  *
- * Beyond client-go, a follower also watches the Lease: each change it sees refreshes its
- * observation, so expiry counts from the leader's last renewal rather than from the follower's
- * last poll, and a release wakes it at once instead of at its next poll.
+ * Beyond client-go, a follower also watches the Lease (when the lock can): each change it sees
+ * refreshes its observation, so expiry counts from the leader's last renewal rather than from the
+ * follower's last poll, and a release wakes it at once instead of at its next poll.
  *
  * Guarantees: a follower takes over no earlier than `leaseDuration` after it saw the leader's last
- * renewal, which is after that renewal started; the leader gives up no later than `renewDeadline`
- * after that start. So two leaders never overlap as long as clocks run at the same rate and
- * `leaseDuration - renewDeadline` covers the leader's timer and exit latency.
+ * renewal, which is after that renewal was sent; the leader gives up no later than
+ * `renewDeadline` after it sent it. So two leaders never overlap as long as clocks run at the
+ * same rate and `leaseDuration - renewDeadline` covers the leader's timer and exit latency.
  * Caveats: the caller must stop writing as soon as `lost` resolves; `run` cannot do that for it.
  * A leader frozen for longer than the lease (SIGSTOP, a stalled VM) may write once on waking
  * before its deadline timer fires: Leases carry no fencing token.
  *
+ * All waiting is on the injected {@linkcode Clock}; the Lease is reached through the
+ * {@linkcode LeaseLock} interface, so tests run the elector on virtual time against a fake.
+ *
  * @module
  */
-import { delay } from "../time/mod.ts";
+import { ApiError } from "../client/mod.ts";
 import type { EventRecorder } from "../controller/mod.ts";
-import type { KubeClient } from "../client/mod.ts";
-import { holderRecord, type Lease, LeaseLock, type LeaseSpec, recordKey } from "./lease_lock.ts";
+import { type Clock, delay, realClock } from "../time/mod.ts";
+import {
+  holderRecord,
+  type Lease,
+  type LeaseLock,
+  type LeaseSpec,
+  recordKey,
+  releasedRecord,
+} from "./lease_lock.ts";
 import type { Logger, RuntimeMetrics } from "../observability/mod.ts";
 
 /** client-go's `JitterFactor`: waits between acquire attempts are 1 to 2.2 retry periods. */
@@ -38,12 +53,11 @@ const JITTER_FACTOR = 1.2;
 
 /** Options for {@linkcode LeaderElector}. Defaults are controller-runtime's. */
 export interface LeaderElectorOptions {
-  /** Preferably a client of its own, so a reconcile burst cannot delay renewals. */
-  client: KubeClient;
-  /** Namespace of the Lease. */
-  namespace: string;
-  /** Name of the Lease (`--leader-election-id`). */
-  name: string;
+  /**
+   * The Lease; in production a `KubeLeaseLock`, preferably on a client of its own so a
+   * reconcile burst cannot delay renewals.
+   */
+  lock: LeaseLock;
   /** Unique per process. @default `${POD_NAME ?? HOSTNAME}_${random UUID}` */
   identity?: string;
   /** How long followers wait after the last renewal they saw. Whole seconds in the Lease. @default 15_000 */
@@ -56,12 +70,41 @@ export interface LeaderElectorOptions {
   /** Keeps `leader_election_master_status{name}` at 1 while leading, else 0. */
   metrics?: RuntimeMetrics;
   /** Records a "became leader" Event on the Lease. */
-  events?: EventRecorder;
+  events?: Pick<EventRecorder, "record">;
+  /** Source of (monotonic) time for every wait and deadline. @default {realClock} */
+  clock?: Clock;
+  /** Source of the retry jitter, in [0, 1). @default {Math.random} */
+  random?: () => number;
 }
 
 /** Leadership was lost while leading. Not retryable: the process should exit and start over. */
 export class LeadershipLostError extends Error {
   override name = "LeadershipLostError";
+}
+
+/**
+ * What a candidate does with the Lease it just read (the decision inside client-go's
+ * `tryAcquireOrRenew`): `create` it when there is none, `renew` its own hold, `take` it when it
+ * has no holder or the holder's record has not changed for its `leaseDurationSeconds`, else
+ * `wait`.
+ *
+ * @param lease The Lease as read; `undefined` when it does not exist.
+ * @param identity This candidate's identity.
+ * @param observedAtMs When this candidate first saw the Lease's current record (monotonic).
+ * @param nowMs Now, on the same clock.
+ */
+export function leaseAction(
+  lease: Lease | undefined,
+  identity: string,
+  observedAtMs: number,
+  nowMs: number,
+): "create" | "renew" | "take" | "wait" {
+  if (!lease) return "create";
+  const holder = lease.spec?.holderIdentity ?? "";
+  if (holder === identity) return "renew";
+  if (holder === "") return "take";
+  const expiresAtMs = observedAtMs + (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
+  return nowMs < expiresAtMs ? "wait" : "take";
 }
 
 /** Runs one candidate of a leader election; see the module documentation. */
@@ -74,6 +117,8 @@ export class LeaderElector {
   readonly lost: Promise<LeadershipLostError>;
   readonly #lock: LeaseLock;
   readonly #options: LeaderElectorOptions;
+  readonly #clock: Clock;
+  readonly #random: () => number;
   readonly #log: Logger;
   readonly #leaseMs: number;
   readonly #renewDeadlineMs: number;
@@ -86,15 +131,18 @@ export class LeaderElector {
   /** The Lease as last read or written. */
   #lease?: Lease;
   #observedKey = "";
-  /** `performance.now()` when the record was last seen to change. */
+  /** Clock time when the record was last seen to change. */
   #observedAt = 0;
-  /** `performance.now()` at the start of the last successful renewal. */
+  /** Clock time when the last successful acquire or renewal was sent. */
   #renewedAt = 0;
   /** Aborted by the Lease watch to cut a follower's wait short. */
   #wakeUp = new AbortController();
 
   constructor(options: LeaderElectorOptions) {
     this.#options = options;
+    this.#lock = options.lock;
+    this.#clock = options.clock ?? realClock;
+    this.#random = options.random ?? Math.random;
     this.#leaseMs = options.leaseDurationMs ?? 15_000;
     this.#renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.#retryMs = options.retryPeriodMs ?? 2_000;
@@ -106,8 +154,7 @@ export class LeaderElector {
     }
     const host = Deno.env.get("POD_NAME") ?? Deno.env.get("HOSTNAME") ?? "postgres-operator";
     this.identity = options.identity ?? `${host}_${crypto.randomUUID()}`;
-    this.#lock = new LeaseLock(options.client, options.namespace, options.name);
-    this.#log = options.logger.child({ lease: `${options.namespace}/${options.name}` });
+    this.#log = options.logger.child({ lease: `${this.#lock.namespace}/${this.#lock.name}` });
     const elected = Promise.withResolvers<void>();
     const lost = Promise.withResolvers<LeadershipLostError>();
     this.elected = elected.promise;
@@ -127,7 +174,7 @@ export class LeaderElector {
    */
   healthCheck(): string | undefined {
     if (this.#lostError) return this.#lostError.message;
-    const staleMs = performance.now() - this.#renewedAt;
+    const staleMs = this.#clock.now() - this.#renewedAt;
     if (this.#leading && staleMs > 2 * this.#retryMs) {
       return `leader lease not renewed for ${Math.round(staleMs)} ms`;
     }
@@ -143,7 +190,9 @@ export class LeaderElector {
     this.#started = true;
     this.#setStatus(0);
     this.#log.info("Attempting to acquire leader lease", { identity: this.identity });
-    if (!await this.#acquire(signal)) return;
+    const sentAt = await this.#acquire(signal);
+    if (sentAt === undefined) return;
+    this.#renewedAt = sentAt;
     this.#leading = true;
     this.#setStatus(1);
     this.#log.info("Became leader", { identity: this.identity });
@@ -161,23 +210,36 @@ export class LeaderElector {
     this.#lose(lost);
   }
 
-  async #acquire(signal: AbortSignal): Promise<boolean> {
+  /** Campaigns until this candidate holds the lease (the send time of the winning write). */
+  async #acquire(signal: AbortSignal): Promise<number | undefined> {
     const watching = new AbortController();
     const watch = this.#watch(AbortSignal.any([signal, watching.signal]));
     try {
       while (!signal.aborted) {
+        // An answer later than the renew deadline would not count anyway.
+        const attempt = deadline(this.#clock, this.#renewDeadlineMs, signal);
         try {
-          if (await this.#tryAcquireOrRenew(signal)) return true;
+          const sentAt = await this.#tryAcquireOrRenew(attempt.signal);
+          if (sentAt !== undefined) {
+            const tookMs = this.#clock.now() - sentAt;
+            if (tookMs < this.#renewDeadlineMs) return sentAt;
+            // Stored, but too late to lead on: the next attempt renews it in time, or not.
+            this.#log.warn("Leader lease acquired too slowly to count", { ms: Math.round(tookMs) });
+          }
         } catch (error) {
           if (signal.aborted) break;
           this.#log.warn("Failed to acquire leader lease", { error });
+        } finally {
+          attempt.cancel();
         }
-        const waitMs = this.#retryMs * (1 + Math.random() * JITTER_FACTOR);
-        // Ends at once if the Lease was released during the attempt (or on stop: the loop checks).
-        await delay(waitMs, AbortSignal.any([signal, this.#wakeUp.signal])).catch(() => {});
+        const waitMs = this.#retryMs * (1 + this.#random() * JITTER_FACTOR);
+        // Returns at once if the Lease was released during the attempt.
+        await delay(waitMs, AbortSignal.any([signal, this.#wakeUp.signal]), this.#clock).catch(
+          () => {},
+        ); // an abort ends the wait early
         this.#wakeUp = new AbortController();
       }
-      return false;
+      return undefined;
     } finally {
       watching.abort();
       await watch;
@@ -186,68 +248,76 @@ export class LeaderElector {
 
   /** Renews until `signal` aborts (`undefined`) or leadership is lost (the error). */
   async #renew(signal: AbortSignal): Promise<LeadershipLostError | undefined> {
-    this.#renewedAt = performance.now();
     while (true) {
-      const deadline = this.#renewedAt + this.#renewDeadlineMs;
+      const deadlineAt = this.#renewedAt + this.#renewDeadlineMs;
       // After a failure, never sleep past the deadline: the loss must be reported on time.
-      await delay(Math.max(0, Math.min(this.#retryMs, deadline - performance.now())), signal)
-        .catch(() => {});
+      const waitMs = Math.max(0, Math.min(this.#retryMs, deadlineAt - this.#clock.now()));
+      await delay(waitMs, signal, this.#clock).catch(() => {}); // an abort ends the wait early
       if (signal.aborted) return undefined;
-      const remainingMs = deadline - performance.now();
+      const remainingMs = deadlineAt - this.#clock.now();
       if (remainingMs <= 0) {
         return new LeadershipLostError(
           `The leader lease was not renewed within the renew deadline (${this.#renewDeadlineMs} ms)`,
         );
       }
-      const startedAt = performance.now();
+      // A hung request must not outlive the deadline.
+      const attempt = deadline(this.#clock, remainingMs, signal);
       try {
-        // A hung request must not outlive the deadline.
-        const attempt = AbortSignal.any([signal, AbortSignal.timeout(remainingMs)]);
-        if (!await this.#tryAcquireOrRenew(attempt)) {
+        const sentAt = await this.#tryAcquireOrRenew(attempt.signal);
+        if (sentAt === undefined) {
           const holder = this.#lease?.spec?.holderIdentity;
           return new LeadershipLostError(`The leader lease was taken over by ${holder}`);
         }
-        this.#renewedAt = startedAt;
+        this.#renewedAt = sentAt;
       } catch (error) {
         if (signal.aborted) return undefined;
         this.#log.warn("Failed to renew leader lease", { error });
+      } finally {
+        attempt.cancel();
       }
     }
   }
 
-  /** One attempt (client-go's tryAcquireOrRenew): true when this candidate now holds the lease. */
-  async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+  /**
+   * One attempt (client-go's tryAcquireOrRenew).
+   * @returns When the write that now holds the lease was sent, or `undefined` while another
+   * candidate holds it.
+   */
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<number | undefined> {
     // A leader first writes over the version it last wrote, saving a read (client-go's fast path).
     if (this.#leading && this.#lease) {
+      const sentAt = this.#clock.now();
       try {
         this.#observe(await this.#lock.update(this.#lease, this.#record(this.#lease), signal));
-        return true;
+        return sentAt;
       } catch (error) {
         if (signal.aborted) throw error;
         this.#log.debug("Renewal without a read failed; reading the lease", { error });
       }
     }
     const lease = await this.#lock.get(signal);
-    if (!lease) {
-      this.#observe(await this.#lock.create(this.#record(undefined), signal));
-      return true;
-    }
-    this.#observe(lease);
-    const holder = lease.spec?.holderIdentity ?? "";
-    const expiresAt = this.#observedAt + (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
-    if (holder !== "" && holder !== this.identity && performance.now() < expiresAt) return false;
-    this.#observe(await this.#lock.update(lease, this.#record(lease), signal));
-    return true;
+    if (lease) this.#observe(lease);
+    const action = leaseAction(lease, this.identity, this.#observedAt, this.#clock.now());
+    if (action === "wait") return undefined;
+    // Stamped after the read, so a takeover is never backdated.
+    const record = this.#record(lease);
+    const sentAt = this.#clock.now();
+    this.#observe(
+      lease
+        ? await this.#lock.update(lease, record, signal)
+        : await this.#lock.create(record, signal),
+    );
+    return sentAt;
   }
 
-  /** Remembers `lease`, and when its record changed, on the local monotonic clock. */
+  /** Remembers `lease`, and when its record changed, on the clock. */
   #observe(lease: Lease): void {
     const previousHolder = this.#lease?.spec?.holderIdentity ?? "";
     this.#lease = lease;
     const key = recordKey(lease.spec);
     if (key === this.#observedKey) return;
     this.#observedKey = key;
-    this.#observedAt = performance.now();
+    this.#observedAt = this.#clock.now();
     const holder = lease.spec?.holderIdentity ?? "";
     if (holder !== previousHolder && holder !== "" && holder !== this.identity) {
       this.#log.info("New leader observed", { leader: holder });
@@ -256,37 +326,70 @@ export class LeaderElector {
 
   /** While campaigning: observes every change of the Lease, and wakes on a release. */
   async #watch(signal: AbortSignal): Promise<void> {
+    const lock = this.#lock;
+    if (!lock.watch) return;
     while (!signal.aborted) {
       try {
-        for await (const lease of this.#lock.watch(signal)) {
+        for await (const lease of lock.watch(signal)) {
           if (lease) this.#observe(lease);
           if (!lease?.spec?.holderIdentity) this.#wakeUp.abort();
         }
       } catch (error) {
         if (!signal.aborted) this.#log.debug("Lease watch failed", { error });
       }
-      await delay(this.#retryMs, signal).catch(() => {}); // an abort ends the loop
+      await delay(this.#retryMs, signal, this.#clock).catch(() => {}); // an abort ends the wait early
     }
   }
 
+  /**
+   * Clears the holder. A renewal cut short by shutdown may still have been stored, so on a
+   * conflict it reads the Lease and tries once more while this candidate still holds it.
+   */
   async #release(): Promise<void> {
-    if (!this.#lease) return;
+    const bound = deadline(this.#clock, this.#renewDeadlineMs);
     try {
-      const signal = AbortSignal.timeout(this.#renewDeadlineMs);
-      if (await this.#lock.release(this.#lease, this.identity, signal)) {
-        this.#log.info("Released leader lease", { identity: this.identity });
+      let current = this.#lease;
+      for (let attempt = 0; current?.spec?.holderIdentity === this.identity; attempt++) {
+        try {
+          await this.#lock.update(
+            current,
+            releasedRecord(current.spec, this.#clock.wallNow()),
+            bound.signal,
+          );
+          this.#log.info("Released leader lease", { identity: this.identity });
+          return;
+        } catch (error) {
+          if (attempt > 0 || !(error instanceof ApiError && error.code === 409)) throw error;
+          current = await this.#lock.get(bound.signal);
+        }
       }
     } catch (error) {
       this.#log.warn("Failed to release leader lease; it will expire", { error });
+    } finally {
+      bound.cancel();
     }
   }
 
-  /** The record to write now, stamped after any read so a takeover is never backdated. */
+  /** The record to write now; its times are wall-clock times, for people reading the Lease. */
   #record(old: Lease | undefined): LeaseSpec {
-    return holderRecord(old?.spec, this.identity, this.#leaseMs, Date.now());
+    return holderRecord(old?.spec, this.identity, this.#leaseMs, this.#clock.wallNow());
   }
 
   #setStatus(value: 0 | 1): void {
-    this.#options.metrics?.leaderElectionStatus.set({ name: this.#options.name }, value);
+    this.#options.metrics?.leaderElectionStatus.set({ name: this.#lock.name }, value);
   }
+}
+
+/** A signal that aborts after `ms` on `clock`, or with `parent`; `cancel` disarms the timer. */
+function deadline(
+  clock: Clock,
+  ms: number,
+  parent?: AbortSignal,
+): { signal: AbortSignal; cancel: () => void } {
+  const controller = new AbortController();
+  const timer = clock.setTimer(ms, () => {
+    controller.abort(new DOMException(`Timed out after ${Math.round(ms)} ms`, "TimeoutError"));
+  });
+  const signal = parent ? AbortSignal.any([parent, controller.signal]) : controller.signal;
+  return { signal, cancel: () => timer.cancel() };
 }

@@ -1,7 +1,9 @@
 /**
- * The coordination.k8s.io/v1 Lease that a leader election runs on (client-go's
- * `resourcelock.LeaseLock`): read it, create it, and replace its spec with optimistic
- * concurrency, so two candidates writing at once cannot both win.
+ * The coordination.k8s.io/v1 Lease that a leader election runs on: the narrow
+ * {@linkcode LeaseLock} interface the elector sees (client-go's `resourcelock.Interface`), its
+ * implementation on the API ({@linkcode KubeLeaseLock}: read, create, and replace the spec with
+ * optimistic concurrency, so two candidates writing at once cannot both win), and the pure
+ * functions that build the records a candidate writes.
  *
  * @module
  */
@@ -11,6 +13,7 @@ import {
   CORE,
   type KubeClient,
   type KubeObject,
+  microTime,
   objectPath,
 } from "../client/mod.ts";
 
@@ -29,8 +32,29 @@ export interface Lease extends KubeObject {
   spec?: LeaseSpec;
 }
 
-/** Reads and writes one named Lease. */
-export class LeaseLock {
+/**
+ * One named Lease as the elector reads and writes it. Tests replace it with a fake; production
+ * uses {@linkcode KubeLeaseLock}. Every write must fail (e.g. with a 409) when the Lease changed
+ * since the version passed in was read: that is what lets only one candidate win.
+ */
+export interface LeaseLock {
+  readonly namespace: string;
+  readonly name: string;
+  /** The Lease, or `undefined` when it does not exist. Throws for any other failure. */
+  get(signal: AbortSignal): Promise<Lease | undefined>;
+  /** Creates the Lease with `spec`; throws when it exists already. */
+  create(spec: LeaseSpec, signal: AbortSignal): Promise<Lease>;
+  /** Replaces the spec of `lease`, which must be the version last read or written. */
+  update(lease: Lease, spec: LeaseSpec, signal: AbortSignal): Promise<Lease>;
+  /**
+   * Optional: yields the Lease each time it changes (first its current state; `undefined` when
+   * it is deleted) until the stream ends; the caller reconnects. Without it, candidates poll.
+   */
+  watch?(signal: AbortSignal): AsyncIterable<Lease | undefined>;
+}
+
+/** A {@linkcode LeaseLock} on the API server (client-go's `resourcelock.LeaseLock`). */
+export class KubeLeaseLock implements LeaseLock {
   readonly #client: KubeClient;
 
   constructor(client: KubeClient, readonly namespace: string, readonly name: string) {
@@ -84,34 +108,6 @@ export class LeaseLock {
   }
 
   /**
-   * Clears the holder and shortens the duration to 1 s, so that anyone may take over at once
-   * (client-go's ReleaseOnCancel). A renewal cut short by shutdown may still have been written,
-   * so on a conflict it reads the Lease and tries once more while `identity` still holds it.
-   * @returns false when the Lease is no longer held by `identity`.
-   * @throws {ApiError} when the write fails for another reason.
-   */
-  async release(lease: Lease, identity: string, signal: AbortSignal): Promise<boolean> {
-    let current: Lease | undefined = lease;
-    for (let attempt = 0; current?.spec?.holderIdentity === identity; attempt++) {
-      const now = microTime(Date.now());
-      try {
-        await this.update(current, {
-          holderIdentity: "",
-          leaseDurationSeconds: 1,
-          acquireTime: now,
-          renewTime: now,
-          leaseTransitions: current.spec?.leaseTransitions ?? 0,
-        }, signal);
-        return true;
-      } catch (error) {
-        if (attempt > 0 || !(error instanceof ApiError && error.code === 409)) throw error;
-        current = await this.get(signal);
-      }
-    }
-    return false;
-  }
-
-  /**
    * Yields the Lease each time it changes (first its current state; `undefined` when it is
    * deleted) until the server ends the stream or sends an error. The caller reconnects.
    * @throws {ApiError} when the watch cannot be opened or breaks.
@@ -142,8 +138,9 @@ export function recordKey(spec: LeaseSpec | undefined): string {
 }
 
 /**
- * The record `identity` writes to hold the Lease at `nowMs`: a renewal keeps the acquire time and
- * the transition count of `old`; a takeover starts a new term and counts one transition.
+ * The record `identity` writes to hold the Lease at `nowMs` (wall time): a renewal keeps the
+ * acquire time and the transition count of `old`; a takeover starts a new term and counts one
+ * transition.
  */
 export function holderRecord(
   old: LeaseSpec | undefined,
@@ -162,7 +159,17 @@ export function holderRecord(
   };
 }
 
-/** `metav1.MicroTime`: RFC 3339 with exactly six fractional digits. */
-export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+/**
+ * The record a holder writes to give the Lease up at `nowMs` (client-go's ReleaseOnCancel):
+ * no holder, and a duration of 1 s, so that anyone may take over at once.
+ */
+export function releasedRecord(old: LeaseSpec | undefined, nowMs: number): LeaseSpec {
+  const now = microTime(nowMs);
+  return {
+    holderIdentity: "",
+    leaseDurationSeconds: 1,
+    acquireTime: now,
+    renewTime: now,
+    leaseTransitions: old?.leaseTransitions ?? 0,
+  };
 }

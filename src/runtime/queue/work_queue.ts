@@ -10,8 +10,8 @@
  * - **One worker per key**: a key handed out by `get()` is not handed out again until
  *   `done(key)`. Adds in the meantime are remembered and queue it once more on `done`.
  * - **Shutdown stops taking work**: after `shutDown()` adds are ignored, every `get()` resolves
- *   `undefined` even if keys remain queued, and no timer is left armed.
- *   `shutDownWithDrain()` also waits until every key handed out is `done`.
+ *   `undefined` even if keys remain queued, and no timer is left armed. Keys handed out may
+ *   still be marked `done` (the controller waits for its workers itself).
  *
  * Unlike client-go, `get()` stops handing out keys at once on shutdown, and `add()` of a key
  * waiting on a delay makes it ready now instead of holding two entries for it.
@@ -106,7 +106,6 @@ export class WorkQueue<K extends string = string> {
   readonly #processing = new Map<K, number>();
   /** Blocked `get()` calls, oldest first. */
   readonly #getters = new Set<(item: WorkItem<K> | undefined) => void>();
-  readonly #drainers: (() => void)[] = [];
   #seq = 0;
   #shuttingDown = false;
 
@@ -207,9 +206,6 @@ export class WorkQueue<K extends string = string> {
     this.#metrics.done(this.#clock.now() - startedAt);
     const entry = this.#pending.get(key);
     if (entry) this.#push(entry);
-    if (this.#processing.size === 0) {
-      for (const resolve of this.#drainers.splice(0)) resolve();
-    }
   }
 
   /** @returns How many keys are ready to be handed out (delayed and held keys not counted). */
@@ -226,13 +222,6 @@ export class WorkQueue<K extends string = string> {
     this.#delays.clear();
     for (const getter of this.#getters) getter(undefined);
     this.#getters.clear();
-  }
-
-  /** Shuts down, then resolves once every key handed out has been marked `done`. */
-  shutDownWithDrain(): Promise<void> {
-    this.shutDown();
-    if (this.#processing.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#drainers.push(resolve));
   }
 
   /**

@@ -4,6 +4,7 @@ import {
   LeaderElector,
   LeadershipLostError,
 } from "../../../src/runtime/leader_election/leader_election.ts";
+import { KubeLeaseLock } from "../../../src/runtime/leader_election/lease_lock.ts";
 import { Logger } from "../../../src/runtime/observability/logger.ts";
 import { RuntimeMetrics } from "../../../src/runtime/observability/metrics.ts";
 import {
@@ -196,9 +197,7 @@ Deno.test("Leader election against a real API server", async (t) => {
         );
         const metrics = new RuntimeMetrics();
         const elector = new LeaderElector({
-          client: proxied,
-          namespace: "default",
-          name: "hung-renewals",
+          lock: new KubeLeaseLock(proxied, "default", "hung-renewals"),
           leaseDurationMs: 4_000,
           renewDeadlineMs: 3_000,
           retryPeriodMs: 500,

@@ -170,19 +170,16 @@ Deno.test("WorkQueue.get() resolves undefined after shutDown() even with keys qu
   assert.equal(await queue.get(), undefined);
 });
 
-Deno.test("WorkQueue.shutDownWithDrain() resolves once the keys in flight are done", async () => {
+Deno.test("WorkQueue.done() after shutDown() ends the work in flight and queues nothing", async () => {
   const queue = new WorkQueue({ clock: new FakeClock() });
   queue.add("a");
-  queue.add("b");
   await queue.get();
-  await queue.get();
-  const draining = queue.shutDownWithDrain();
-  queue.add("c");
+  queue.shutDown();
+  queue.add("a");
   queue.done("a");
-  assert.equal(await isPending(draining), true);
-  queue.done("b");
-  await draining;
-  await queue.shutDownWithDrain();
+  assert.equal(queue.len(), 0);
+  assert.equal(queue.unfinishedWork().totalSeconds, 0);
+  assert.equal(await queue.get(), undefined);
 });
 
 Deno.test("WorkQueue reports metrics and unfinished work", async () => {

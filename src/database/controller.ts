@@ -92,7 +92,9 @@ export function setupDatabaseController(
       : reconciler.reconcile,
     maxConcurrentReconciles: options.maxConcurrentReconciles ?? 2,
     // Readiness news first, then production Databases (see priority.ts).
-    priority: databasePriority((key) => databases.store.get(key)),
+    priority: databasePriority((key) =>
+      databases.store.indexHas(ENVIRONMENT_INDEX, "production", key)
+    ),
     predicate: needsReconcile,
   });
 }

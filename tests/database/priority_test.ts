@@ -2,20 +2,26 @@ import assert from "node:assert/strict";
 import { CORE, type KubeObject } from "../../src/runtime/client/mod.ts";
 import {
   databasePriority,
+  environmentOf,
   PRODUCTION_PRIORITY,
   READINESS_CHANGE_PRIORITY,
 } from "../../src/database/priority.ts";
+import { Store } from "../../src/runtime/cache/mod.ts";
+import { ENVIRONMENT_INDEX } from "../../src/database/controller.ts";
 import type { StatefulSet } from "../../src/database/statefulset.ts";
 import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
 
 const db = (name: string, environment?: string): Database =>
   ({ metadata: { name, namespace: "ns" }, spec: environment ? { environment } : {} }) as never;
-const databases = new Map([
-  ["ns/prod", db("prod", "production")],
-  ["ns/dev", db("dev", "development")],
-  ["ns/plain", db("plain")],
-]);
-const priority = databasePriority((key) => databases.get(key));
+// The controller's own wiring: the priority asks the cache's spec.environment index.
+const databases = new Store<Database>();
+databases.indexField(ENVIRONMENT_INDEX, environmentOf);
+for (const d of [db("prod", "production"), db("dev", "development"), db("plain")]) {
+  databases.upsert(d);
+}
+const priority = databasePriority((key) =>
+  databases.indexHas(ENVIRONMENT_INDEX, "production", key)
+);
 
 const sts = (ready: number, generation = 1, observed = 1): StatefulSet => ({
   metadata: { name: "x", namespace: "ns", generation },

@@ -44,6 +44,8 @@ export interface ReadonlyStore<T extends KubeObject> {
   list(options?: ListOptions): T[];
   /** The keys an index maps to `value`. */
   keysByIndex(index: string, value: string): string[];
+  /** Whether an index maps `value` to `key`, without copying the index's keys. */
+  indexHas(index: string, value: string, key: string): boolean;
 }
 
 /** Told about an index function that threw on `object`; the object is left out of `index`. */
@@ -99,6 +101,7 @@ export class Store<T extends KubeObject> implements ReadonlyStore<T> {
       get: (key: string) => this.get(key),
       list: (options?: ListOptions) => this.list(options),
       keysByIndex: (index: string, value: string) => this.keysByIndex(index, value),
+      indexHas: (index: string, value: string, key: string) => this.indexHas(index, value, key),
     });
   }
 
@@ -125,6 +128,13 @@ export class Store<T extends KubeObject> implements ReadonlyStore<T> {
     const values = this.#indexes.get(index);
     if (!values) throw new Error(`No index named ${index}`);
     return [...(values.get(value) ?? [])];
+  }
+
+  /** Whether an index maps `value` to `key`, without copying the index's keys. */
+  indexHas(index: string, value: string, key: string): boolean {
+    const values = this.#indexes.get(index);
+    if (!values) throw new Error(`No index named ${index}`);
+    return values.get(value)?.has(key) ?? false;
   }
 
   /** Inserts or replaces an object; returns the one it replaced. */

@@ -50,6 +50,10 @@ Deno.test("Store.list() by a field index returns exactly the matches and follows
   assert.deepEqual(names(store.list({ index: "env", value: "dev" })), ["1"]);
   assert.deepEqual(names(store.list({ namespace: "b" })), ["3", "4"]);
   assert.deepEqual(store.keysByIndex(NAMESPACE_INDEX, "a"), ["a/1"]);
+  assert.equal(store.indexHas("env", "prod", "b/3"), true);
+  assert.equal(store.indexHas("env", "prod", "a/1"), false);
+  assert.equal(store.readonly().indexHas("env", "dev", "a/1"), true);
+  assert.throws(() => store.indexHas("nope", "x", "a/1"), /No index named nope/);
 });
 
 Deno.test("Store indexes objects by controller owner UID", () => {

@@ -53,8 +53,18 @@ export async function startOperator(
     env: { NO_COLOR: "1" },
     echo,
   });
-  const ready = (timeoutMs = 60_000) => waitUntilReady(process, healthPort, timeoutMs);
-  // On Ctrl-C, stop the operator before the control plane it talks to.
+  return operatorHandle(process, healthPort, metricsPort);
+}
+
+/**
+ * The handle of an operator process (ours or the benchmark peer): ready once `/readyz` on
+ * `healthPort` answers, stopped on Ctrl-C before the control plane it talks to.
+ */
+export function operatorHandle(
+  process: ManagedProcess,
+  healthPort: number,
+  metricsPort: number,
+): OperatorProcess {
   const forgetInterrupt = onInterrupt(async () => {
     await process.stop(10_000);
   });
@@ -66,7 +76,7 @@ export async function startOperator(
     process,
     healthPort,
     metricsPort,
-    ready,
+    ready: (timeoutMs = 60_000) => waitUntilReady(process, healthPort, timeoutMs),
     stop,
     [Symbol.asyncDispose]: async () => {
       await stop();

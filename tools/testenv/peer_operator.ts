@@ -6,8 +6,8 @@
  * @module
  */
 import { binaryPath } from "./binaries.ts";
-import { type OperatorProcess, type OperatorTarget, waitUntilReady } from "./operator.ts";
-import { ManagedProcess, onInterrupt } from "./process.ts";
+import { operatorHandle, type OperatorProcess, type OperatorTarget } from "./operator.ts";
+import { ManagedProcess } from "./process.ts";
 import { freePorts } from "./waiting.ts";
 
 /**
@@ -32,21 +32,5 @@ export async function startPeerOperator(
     ],
     logDir: plane.dir,
   });
-  const forgetInterrupt = onInterrupt(async () => {
-    await process.stop(10_000);
-  });
-  const stop = () => {
-    forgetInterrupt();
-    return process.stop(10_000);
-  };
-  return {
-    process,
-    healthPort,
-    metricsPort,
-    ready: (timeoutMs = 60_000) => waitUntilReady(process, healthPort, timeoutMs),
-    stop,
-    [Symbol.asyncDispose]: async () => {
-      await stop();
-    },
-  };
+  return operatorHandle(process, healthPort, metricsPort);
 }

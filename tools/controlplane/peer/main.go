@@ -1,7 +1,7 @@
 // The benchmark peer: a minimal controller-runtime operator doing the creation path of our
 // Database operator (tools/bench_peer.ts runs both on one control plane). For each Database it
 // creates or updates the Secret `<name>-credentials` (random password, the same keys as ours),
-// the Services `<name>` and `<name>-pods`, and the StatefulSet `<name>`, all controlled by the
+// the Services `<name>` and (with standbys) `<name>-pods`, and the StatefulSet `<name>`, all controlled by the
 // Database, and reports status phase Creating, then Ready once the StatefulSet's ready replicas
 // reach spec.replicas, with the conditions Ready, Progressing and Degraded.
 //
@@ -138,8 +138,11 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.ensureService(ctx, &db, db.Name, false); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.ensureService(ctx, &db, db.Name+"-pods", true); err != nil {
-		return ctrl.Result{}, err
+	// As ours: the headless Service only with standbys, the only pods that use its DNS names.
+	if db.Spec.Replicas > 1 {
+		if err := r.ensureService(ctx, &db, db.Name+"-pods", true); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	sts, err := r.ensureStatefulSet(ctx, &db, password)
 	if err != nil {

@@ -20,7 +20,7 @@ import { FAST_CONTROL_PLANE } from "./loadtest.ts";
 import { writeReadyChart } from "./load/chart.ts";
 import { memoryMiB } from "./load/proc_stats.ts";
 import { scrape, sumBy } from "./load/prometheus.ts";
-import { createAndAwaitReady, deleteNamespace } from "./load/workload.ts";
+import { createAndAwaitReady, deleteNamespace, round } from "./load/workload.ts";
 import { ControlPlane, eventually, startOperator, startPeerOperator } from "./testenv/mod.ts";
 import type { OperatorProcess } from "./testenv/operator.ts";
 
@@ -229,10 +229,6 @@ async function settledRequests(metricsUrl: string): Promise<Map<string, number>>
     { intervalMs: 500, timeoutMs: 60_000 },
   );
   return counts;
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 if (import.meta.main) {

@@ -13,7 +13,7 @@ import { ControlPlane, eventually, startOperator } from "./testenv/mod.ts";
 import type { OperatorProcess } from "./testenv/operator.ts";
 import { cpuSeconds, memoryMiB } from "./load/proc_stats.ts";
 import { scrape, sumBy } from "./load/prometheus.ts";
-import { createAndAwaitReady, deleteNamespace, percentile } from "./load/workload.ts";
+import { createAndAwaitReady, deleteNamespace, percentile, round } from "./load/workload.ts";
 
 /** Options of one load test. */
 export interface LoadtestOptions {
@@ -234,10 +234,6 @@ function byEnvironment(
     p90: round(percentile(l, 90)),
   });
   return { production: summary(production), rest: summary(rest) };
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 if (import.meta.main) {

@@ -41,6 +41,10 @@ export class FakeClock implements Clock {
   #seq = 0;
   readonly #timers = new Set<FakeTimer>();
   #waiters: { count: number; resolve: () => void }[] = [];
+  /** Delays of the timers armed so far, in order. */
+  readonly armed: number[] = [];
+  #seenArmed = 0;
+  #armWaiters: (() => void)[] = [];
 
   /**
    * @param startMs The initial monotonic time. @default {0}
@@ -75,10 +79,28 @@ export class FakeClock implements Clock {
     return new Promise((resolve) => this.#waiters.push({ count, resolve }));
   }
 
+  /**
+   * The delay of the next timer armed (after those returned before) that `matches`, so a test
+   * can read each wait the code under test starts, in order, without polling.
+   */
+  async nextTimer(matches: (delayMs: number) => boolean = () => true): Promise<number> {
+    while (true) {
+      while (this.#seenArmed < this.armed.length) {
+        const delayMs = this.armed[this.#seenArmed++]!;
+        if (matches(delayMs)) return delayMs;
+      }
+      await new Promise<void>((resolve) => this.#armWaiters.push(resolve));
+    }
+  }
+
   /** Schedules `fn` at `now() + delayMs` (negative delays count as 0). */
   setTimer(delayMs: number, fn: () => void): Timer {
     const timer = { at: this.#now + Math.max(delayMs, 0), seq: this.#seq++, fn };
     this.#timers.add(timer);
+    this.armed.push(delayMs);
+    const armWaiters = this.#armWaiters;
+    this.#armWaiters = [];
+    for (const wake of armWaiters) wake();
     const ready = this.#waiters.filter((w) => this.#timers.size >= w.count);
     this.#waiters = this.#waiters.filter((w) => this.#timers.size < w.count);
     for (const waiter of ready) waiter.resolve();

@@ -158,6 +158,11 @@ export async function showProgress(line: () => string, until: Promise<unknown>):
   if (tty) Deno.stderr.writeSync(encoder.encode("\n"));
 }
 
+/** `n` to two decimals, as the reports print numbers. */
+export function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
 /** p-th percentile (0..100) of values, nearest-rank. */
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;

@@ -7,7 +7,6 @@
  */
 import { ApiError, type Query, type RawWatchEvent } from "../../../src/runtime/client/mod.ts";
 import type { ListWatchClient } from "../../../src/runtime/cache/watcher.ts";
-export { TimerClock } from "../timer_clock.ts";
 
 /** A ConfigMap-like object. */
 export interface Item {

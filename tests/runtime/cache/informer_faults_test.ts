@@ -12,7 +12,8 @@ import {
 } from "../../../src/runtime/cache/mod.ts";
 import { ApiError, CORE, type KubeObject } from "../../../src/runtime/client/mod.ts";
 import { Logger } from "../../../src/runtime/observability/mod.ts";
-import { FakeListWatch, type Item, TimerClock } from "./fake_list_watch.ts";
+import { FakeListWatch, type Item } from "./fake_list_watch.ts";
+import { FakeClock } from "../fake_clock.ts";
 import { samples } from "../metrics_helpers.ts";
 
 /** Longer than any test advances, so that only backoff timers fall due. */
@@ -20,7 +21,7 @@ const IDLE_MS = 3_600_000;
 const isBackoff = (ms: number) => ms !== IDLE_MS;
 
 function setup(api: FakeListWatch, options: InformerOptions<Item> = {}) {
-  const clock = new TimerClock();
+  const clock = new FakeClock();
   const lines: string[] = [];
   const informer = new Informer<Item>(api, CORE.configMaps, {
     namespace: api.namespace,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { watcher, type WatcherEvent } from "../../../src/runtime/cache/watcher.ts";
 import { ApiError, CORE } from "../../../src/runtime/client/mod.ts";
-import { FakeListWatch, type Item, TimerClock } from "./fake_list_watch.ts";
+import { FakeListWatch, type Item } from "./fake_list_watch.ts";
+import { FakeClock } from "../fake_clock.ts";
 
 /** Each event as a short string, so whole sequences compare at a glance. */
 function describe(event: WatcherEvent<Item>): string {
@@ -21,7 +22,7 @@ function describe(event: WatcherEvent<Item>): string {
 }
 
 /** Runs a watcher in the background; the test reads its events in order. */
-function start(api: FakeListWatch, clock = new TimerClock()) {
+function start(api: FakeListWatch, clock = new FakeClock()) {
   const stop = new AbortController();
   const seen: string[] = [];
   let wake = () => {};
@@ -121,7 +122,7 @@ Deno.test("watcher() starts the list over when its continue token has expired (4
 
 Deno.test("watcher() reports a watch that ends at once without an event as an error", async () => {
   const api = serverWith(["a"]);
-  const clock = new TimerClock();
+  const clock = new FakeClock();
   await using w = start(api, clock);
   await w.until((e) => e.startsWith("initDone"));
   const instant = await api.watchFrom(1);
@@ -139,7 +140,7 @@ Deno.test("watcher() reports a watch that ends at once without an event as an er
 
 Deno.test("watcher() restarts a watch silent for idleTimeoutMs, on virtual time", async () => {
   const api = serverWith(["a"]);
-  const clock = new TimerClock();
+  const clock = new FakeClock();
   await using w = start(api, clock);
   await w.until((e) => e.startsWith("initDone"));
   const watch = await api.watchFrom(1);

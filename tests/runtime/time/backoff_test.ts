@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { Backoff, delay, withBackoff } from "../../../src/runtime/time/mod.ts";
 import { FakeClock } from "../fake_clock.ts";
-import { TimerClock } from "../timer_clock.ts";
 import { isPending, seededRandom } from "../helpers.ts";
 
 Deno.test("Backoff grows from 0.8 s to 30 s with jitter inside its bounds", () => {
@@ -27,7 +26,7 @@ Deno.test("Backoff starts over only after 2 minutes without a failure", () => {
 });
 
 Deno.test("withBackoff() keeps growing the delay across successes between failures", async () => {
-  const clock = new TimerClock();
+  const clock = new FakeClock();
   const backoff = new Backoff({ clock, jitter: 0 });
   const slept: number[] = [];
   async function* relists() {
@@ -47,7 +46,7 @@ Deno.test("withBackoff() keeps growing the delay across successes between failur
 });
 
 Deno.test("withBackoff() ends quietly when stopped during a delay", async () => {
-  const clock = new TimerClock();
+  const clock = new FakeClock();
   async function* failing() {
     yield { type: "error" };
     yield { type: "never reached" };

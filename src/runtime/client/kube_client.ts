@@ -29,7 +29,14 @@ import { type Credentials, credentialsFor, type CredentialSource } from "./crede
 import type { Connection } from "./kubeconfig.ts";
 import { HttpTransport, TransportError } from "./http_transport.ts";
 import { checkMaxLineBytes, LineSplitter, WatchLineTooLongError } from "./watch_lines.ts";
-import { type Clock, realClock, TokenBucket, WaitExceedsDeadlineError } from "../time/mod.ts";
+import {
+  type Clock,
+  delay,
+  realClock,
+  timeoutSignal,
+  TokenBucket,
+  WaitExceedsDeadlineError,
+} from "../time/mod.ts";
 
 /** Receives one call per finished request (HTTP status as text, or `<error>`). */
 export type RequestObserver = (method: string, code: string, host: string) => void;
@@ -159,20 +166,23 @@ export class KubeClient {
     // A hung connection must not hang the caller: bound the whole exchange.
     const timeoutMs = init.timeoutMs ?? this.#timeoutMs;
     const deadline = this.#clock.now() + timeoutMs;
-    const timeout = new AbortController();
-    const timer = this.#clock.setTimer(timeoutMs, () => timeout.abort());
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal;
+    const timeout = timeoutSignal(this.#clock, timeoutMs, init.signal);
     try {
-      const response = await this.#send(method, path, { ...init, signal }, deadline);
+      const response = await this.#send(
+        method,
+        path,
+        { ...init, signal: timeout.signal },
+        deadline,
+      );
       const text = await response.text();
       return (text ? JSON.parse(text) : undefined) as T;
     } catch (error) {
-      if (timeout.signal.aborted && !init.signal?.aborted) {
+      if (timeout.expired && !init.signal?.aborted) {
         throw new ApiError(0, "Timeout", `${method} ${path}: no answer in ${timeoutMs} ms`);
       }
       throw error;
     } finally {
-      timer.cancel();
+      timeout.cancel();
     }
   }
 
@@ -259,7 +269,7 @@ export class KubeClient {
       }
       if (retryAfterMs === undefined || retries >= this.#maxRetries) throw failure;
       if (deadline !== undefined && this.#clock.now() + retryAfterMs >= deadline) throw failure;
-      if (retryAfterMs > 0) await sleep(this.#clock, retryAfterMs, init.signal);
+      if (retryAfterMs > 0) await delay(retryAfterMs, init.signal, this.#clock);
       else init.signal?.throwIfAborted();
     }
   }
@@ -371,20 +381,4 @@ function retryAfter(response: Response): number | undefined {
   const header = response.headers.get("retry-after")?.trim();
   if (!header || !/^[+-]?\d+$/.test(header)) return undefined;
   return Math.max(Number(header), 0) * 1000;
-}
-
-/** Resolves after `ms` on `clock`; rejects with the signal's reason when it aborts. */
-function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      timer.cancel();
-      reject(signal?.reason);
-    };
-    const timer = clock.setTimer(ms, () => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    });
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -37,7 +37,7 @@
  */
 import { ApiError } from "../client/mod.ts";
 import type { EventRecorder } from "../controller/mod.ts";
-import { type Clock, delay, realClock } from "../time/mod.ts";
+import { type Clock, delay, realClock, timeoutSignal } from "../time/mod.ts";
 import {
   holderRecord,
   type Lease,
@@ -217,7 +217,7 @@ export class LeaderElector {
     try {
       while (!signal.aborted) {
         // An answer later than the renew deadline would not count anyway.
-        const attempt = deadline(this.#clock, this.#renewDeadlineMs, signal);
+        const attempt = timeoutSignal(this.#clock, this.#renewDeadlineMs, signal);
         try {
           const sentAt = await this.#tryAcquireOrRenew(attempt.signal);
           if (sentAt !== undefined) {
@@ -261,7 +261,7 @@ export class LeaderElector {
         );
       }
       // A hung request must not outlive the deadline.
-      const attempt = deadline(this.#clock, remainingMs, signal);
+      const attempt = timeoutSignal(this.#clock, remainingMs, signal);
       try {
         const sentAt = await this.#tryAcquireOrRenew(attempt.signal);
         if (sentAt === undefined) {
@@ -346,7 +346,7 @@ export class LeaderElector {
    * conflict it reads the Lease and tries once more while this candidate still holds it.
    */
   async #release(): Promise<void> {
-    const bound = deadline(this.#clock, this.#renewDeadlineMs);
+    const bound = timeoutSignal(this.#clock, this.#renewDeadlineMs);
     try {
       let current = this.#lease;
       for (let attempt = 0; current?.spec?.holderIdentity === this.identity; attempt++) {
@@ -378,18 +378,4 @@ export class LeaderElector {
   #setStatus(value: 0 | 1): void {
     this.#options.metrics?.leaderElectionStatus.set({ name: this.#lock.name }, value);
   }
-}
-
-/** A signal that aborts after `ms` on `clock`, or with `parent`; `cancel` disarms the timer. */
-function deadline(
-  clock: Clock,
-  ms: number,
-  parent?: AbortSignal,
-): { signal: AbortSignal; cancel: () => void } {
-  const controller = new AbortController();
-  const timer = clock.setTimer(ms, () => {
-    controller.abort(new DOMException(`Timed out after ${Math.round(ms)} ms`, "TimeoutError"));
-  });
-  const signal = parent ? AbortSignal.any([parent, controller.signal]) : controller.signal;
-  return { signal, cancel: () => timer.cancel() };
 }

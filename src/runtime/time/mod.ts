@@ -9,3 +9,4 @@ export * from "./backoff.ts";
 export * from "./clock.ts";
 export * from "./delay.ts";
 export * from "./token_bucket.ts";
+export * from "./timeout_signal.ts";

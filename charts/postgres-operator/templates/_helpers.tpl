@@ -84,7 +84,7 @@ the CRD, the dashboard or the alerts. Call with (dict "root" $ "object" $parsedO
 {{- end -}}
 
 {{/*
-V8's old-space limit in MiB: 3/4 of resources.limits.memory (README, "Memory"), so the garbage
+V8's old-space limit in MiB: 1/2 of resources.limits.memory (README, "Memory"), so the garbage
 collector works harder as the heap nears it, before the kernel would kill the container. Empty
 without a memory limit; fails on a quantity it cannot read rather than guess.
 */}}
@@ -99,6 +99,6 @@ without a memory limit; fails on a quantity it cannot read rather than guess.
 {{- $number := regexReplaceAll "[^0-9]" $limit "" | int64 -}}
 {{- $unit := regexReplaceAll "^[0-9]+" $limit "" -}}
 {{- $bytes := mul $number (get $units $unit | default 1) -}}
-{{- div (mul $bytes 3) (mul 4 1048576) -}}
+{{- div $bytes (mul 2 1048576) -}}
 {{- end -}}
 {{- end -}}

@@ -63,7 +63,7 @@ export function memoryLimits(): MemoryLimits {
  * Whether V8's heap limit is clearly not derived from the container's: at least twice the
  * container limit, as V8's default of about 4 GiB is against any container below 2 GiB. (The
  * reported limit is the old-space limit plus the young generation, 96 MiB by default, so a
- * derived limit of 3/4 can still sit a little above the container limit.)
+ * derived limit of 1/2 can still sit a little above the container limit.)
  */
 export function heapMayOutgrowContainer(limits: MemoryLimits): boolean {
   return limits.containerLimitBytes !== undefined &&
@@ -85,7 +85,7 @@ export function logMemoryLimits(logger: Logger, limits: MemoryLimits = memoryLim
     logger.warn(
       "The V8 heap limit is above the container's memory limit, so the kernel, not the " +
         "garbage collector, will act on growth; set DENO_V8_FLAGS=--max-old-space-size=" +
-        `${Math.floor(mib(container) * 0.75)} (3/4 of the limit, as the manifests do)`,
+        `${Math.floor(mib(container) / 2)} (1/2 of the limit, as the manifests do)`,
     );
   }
 }

@@ -43,5 +43,5 @@ Deno.test("logMemoryLimits() warns when the heap may outgrow the container, with
   assert.equal(logged[0].heapLimitMiB, 4096);
   assert.equal(logged[0].containerLimitMiB, 256);
   assert.equal(logged[1].level, "warn");
-  assert.match(logged[1].msg, /DENO_V8_FLAGS=--max-old-space-size=192 /);
+  assert.match(logged[1].msg, /DENO_V8_FLAGS=--max-old-space-size=128 /);
 });

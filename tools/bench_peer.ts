@@ -20,7 +20,13 @@ import { FAST_CONTROL_PLANE } from "./loadtest.ts";
 import { writeReadyChart } from "./load/chart.ts";
 import { memoryMiB } from "./load/proc_stats.ts";
 import { scrape, sumBy } from "./load/prometheus.ts";
-import { createAndAwaitReady, deleteNamespace, round } from "./load/workload.ts";
+import {
+  createAndAwaitReady,
+  deleteNamespace,
+  pipelineSpread,
+  round,
+  type Spread,
+} from "./load/workload.ts";
 import { ControlPlane, eventually, startOperator, startPeerOperator } from "./testenv/mod.ts";
 import type { OperatorProcess } from "./testenv/operator.ts";
 
@@ -59,6 +65,8 @@ export interface PeerRun {
   peakRssMiB: number;
   /** Seconds from the first create to each Database's turning Ready, in order. */
   readySeconds: number[];
+  /** When the StatefulSets were created and their pods turned Ready (whole seconds). */
+  pipeline: { statefulSetsCreated: Spread; podsReady: Spread };
 }
 
 /** What {@linkcode runPeerBench} measured. */
@@ -101,7 +109,9 @@ export async function runPeerBench(o: PeerBenchOptions): Promise<PeerBenchReport
         const run = await runOnce(plane, client, kind, i + 1, o);
         console.error(
           `${kind} #${run.run}: all Ready in ${run.allReadySeconds} s, ` +
-            `${run.requests.perDatabase} requests per Database, RSS ${run.rssMiB} MiB`,
+            `${run.requests.perDatabase} requests per Database, RSS ${run.rssMiB} MiB; ` +
+            `StatefulSets created ${JSON.stringify(run.pipeline.statefulSetsCreated)} s, ` +
+            `pods Ready ${JSON.stringify(run.pipeline.podsReady)} s`,
         );
         runs.push(run);
       }
@@ -183,6 +193,11 @@ async function runOnce(
       (o.timeoutSeconds ?? 1800) * 1000,
     );
     const allReady = Math.max(...tracker.readyAt.values());
+    const pipeline = await pipelineSpread(
+      client,
+      namespace,
+      Date.now() - (performance.now() - started),
+    );
     const memory = memoryMiB(operator.process.pid);
     const after = await settledRequests(metricsUrl);
     const byMethod: Record<string, number> = {};
@@ -199,6 +214,7 @@ async function runOnce(
       rssMiB: round(memory.current),
       peakRssMiB: round(memory.peak),
       readySeconds: tracker.readySeconds(started),
+      pipeline,
     };
   } finally {
     await operator?.stop();
@@ -260,7 +276,9 @@ if (import.meta.main) {
     console.error(
       `  ${r.operator} #${r.run}: ${r.allReadySeconds} s to all Ready, ` +
         `${r.requests.perDatabase} requests/Database ${JSON.stringify(r.requests.byMethod)}, ` +
-        `RSS ${r.rssMiB} MiB (peak ${r.peakRssMiB})`,
+        `RSS ${r.rssMiB} MiB (peak ${r.peakRssMiB}); StatefulSets created ` +
+        `${JSON.stringify(r.pipeline.statefulSetsCreated)} s, pods Ready ` +
+        `${JSON.stringify(r.pipeline.podsReady)} s`,
     );
   }
   console.error(

@@ -255,3 +255,49 @@ export async function deleteNamespace(client: KubeClient, namespace: string): Pr
   );
   return Math.round((performance.now() - started) / 10) / 100;
 }
+
+/** Seconds from a run's start to three points of a set of objects: first, median and last. */
+export interface Spread {
+  first: number;
+  median: number;
+  last: number;
+}
+
+/**
+ * When the StatefulSet pipeline did its parts, read back from the objects after a run (whole
+ * seconds, as the API server stamps them): each StatefulSet's creation and each pod's turning
+ * Ready, counted from `startedWallMs` (the run's first create, wall clock).
+ */
+export async function pipelineSpread(
+  client: KubeClient,
+  namespace: string,
+  startedWallMs: number,
+): Promise<{ statefulSetsCreated: Spread; podsReady: Spread }> {
+  interface Listed {
+    items: {
+      metadata: { creationTimestamp?: string };
+      status?: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] };
+    }[];
+  }
+  const seconds = (stamp: string | undefined) =>
+    stamp === undefined ? NaN : (Date.parse(stamp) - startedWallMs) / 1000;
+  const spread = (values: number[]): Spread => {
+    const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+    return {
+      first: round(sorted[0] ?? NaN),
+      median: round(sorted[Math.floor(sorted.length / 2)] ?? NaN),
+      last: round(sorted.at(-1) ?? NaN),
+    };
+  };
+  const sets = await client.request<Listed>("GET", collectionPath(CORE.statefulSets, namespace));
+  const pods = await client.request<Listed>("GET", collectionPath(CORE.pods, namespace));
+  return {
+    statefulSetsCreated: spread(sets.items.map((s) => seconds(s.metadata.creationTimestamp))),
+    podsReady: spread(pods.items.map((p) =>
+      seconds(
+        p.status?.conditions?.find((c) => c.type === "Ready" && c.status === "True")
+          ?.lastTransitionTime,
+      )
+    )),
+  };
+}

@@ -11,7 +11,7 @@
  * @module
  */
 import type { KubeObject, ObjectMeta } from "../client/mod.ts";
-import { internStrings } from "./intern.ts";
+import { intern } from "./intern.ts";
 
 /** Which fields to keep; see the module documentation. */
 export type Shape = true | { [key: string]: Shape } | Shape[];
@@ -97,7 +97,7 @@ export const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-confi
  */
 export function projection<T extends KubeObject>(shape: Record<string, Shape>): (o: T) => T {
   const full: Shape = { apiVersion: true, kind: true, metadata: METADATA_SHAPE as Shape, ...shape };
-  return (object) => internStrings(withoutLastApplied(pruneTo(object, full) as T));
+  return (object) => intern(withoutLastApplied(pruneTo(object, full) as T));
 }
 
 function withoutLastApplied<T extends KubeObject>(object: T): T {

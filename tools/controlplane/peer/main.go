@@ -57,9 +57,16 @@ func main() {
 	metricsAddr := flag.String("metrics-bind-address", ":8080", "Address of the metrics endpoint")
 	probeAddr := flag.String("health-probe-bind-address", ":8081", "Address of /healthz and /readyz")
 	withEvents := flag.Bool("events", true, "Record Created and Ready Events, as our operator does")
+	initScript := flag.String("init-script", "", "File with the init container's bash program "+
+		"(ours: the credentials-sync script, so both operators' pods weigh the same); none: `true`")
 	flag.Parse()
 	ctrl.SetLogger(zap.New())
 	log := ctrl.Log.WithName("peer")
+	if *initScript != "" {
+		program, err := os.ReadFile(*initScript)
+		must(err)
+		initProgram = string(program)
+	}
 
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS = -1 // No client-side rate limit (a negative QPS disables client-go's limiter).
@@ -279,6 +286,11 @@ func (r *reconciler) ensureStatefulSet(ctx context.Context, db *Database, passwo
 	return sts, err
 }
 
+// initProgram is what the init container runs (--init-script): the peer does not sync
+// credentials, but its pods carry our script so that both operators' pods cost the control
+// plane the same.
+var initProgram = "true"
+
 func statefulSetSpec(db *Database) appsv1.StatefulSetSpec {
 	const dataDir = "/var/lib/postgresql/data"
 	uid := int64(999)
@@ -339,10 +351,9 @@ func statefulSetSpec(db *Database) appsv1.StatefulSetSpec {
 					FSGroupChangePolicy: &fsPolicy,
 					SeccompProfile:      &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 				},
-				// Ours runs a credentials-sync script here; the peer keeps the container's shape only.
 				InitContainers: []corev1.Container{{
 					Name: "sync-credentials", Image: db.Spec.Image,
-					Command: []string{"bash", "-c", "true"}, Env: env, Resources: resources,
+					Command: []string{"bash", "-c", initProgram}, Env: env, Resources: resources,
 					SecurityContext: security,
 					VolumeMounts:    []corev1.VolumeMount{data, {Name: "tmp", MountPath: "/tmp"}},
 				}},

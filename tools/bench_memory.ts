@@ -21,9 +21,13 @@ if (import.meta.main) {
     options: {
       count: { type: "string", default: "10000" },
       "no-peer": { type: "boolean", default: false },
+      // As the manifests and the chart set it: half the container's memory limit.
+      "max-old-space-size": { type: "string" },
     },
   });
   const count = Number(values.count);
+  const oldSpace = values["max-old-space-size"];
+  const v8Flags = oldSpace ? [`--max-old-space-size=${oldSpace}`] : [];
   await using plane = await ControlPlane.start();
   const client = plane.client;
   const namespace = "memory";
@@ -41,13 +45,19 @@ if (import.meta.main) {
   const ours = await measure(
     count,
     () =>
-      startOperator(plane, [
-        "--metrics-secure=false",
-        "--kube-api-qps=0",
-        "--max-concurrent-reconciles=8",
-      ]),
+      startOperator(
+        plane,
+        [
+          "--metrics-secure=false",
+          "--kube-api-qps=0",
+          "--max-concurrent-reconciles=8",
+        ],
+        "operator",
+        false,
+        v8Flags,
+      ),
   );
-  console.log(JSON.stringify({ operator: "ours", databases: count, ...ours }));
+  console.log(JSON.stringify({ operator: "ours", databases: count, v8Flags, ...ours }));
   if (!values["no-peer"]) {
     const peer = await measure(
       count,

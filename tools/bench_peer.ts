@@ -18,7 +18,7 @@ import { KubeClient } from "../src/runtime/client/mod.ts";
 import { runFloor } from "./bench_floor.ts";
 import { FAST_CONTROL_PLANE } from "./loadtest.ts";
 import { writeReadyChart } from "./load/chart.ts";
-import { memoryMiB } from "./load/proc_stats.ts";
+import { cpuSeconds, memoryMiB } from "./load/proc_stats.ts";
 import { scrape, sumBy } from "./load/prometheus.ts";
 import {
   createAndAwaitReady,
@@ -51,6 +51,15 @@ export interface PeerBenchOptions {
   timeoutSeconds?: number;
 }
 
+/** The plane's processes whose CPU each run reports. */
+const PLANE_PROCESSES = [
+  "etcd",
+  "kube-apiserver",
+  "kube-controller-manager",
+  "kube-scheduler",
+  "kwok",
+];
+
 /** One run of one operator. */
 export interface PeerRun {
   operator: OperatorKind;
@@ -65,6 +74,8 @@ export interface PeerRun {
   peakRssMiB: number;
   /** Seconds from the first create to each Database's turning Ready, in order. */
   readySeconds: number[];
+  /** CPU seconds from the first create to all Ready: the operator's and each plane process's. */
+  cpuSeconds: Record<string, number>;
   /** When the StatefulSets were created and their pods turned Ready (whole seconds). */
   pipeline: { statefulSetsCreated: Spread; podsReady: Spread };
 }
@@ -111,7 +122,8 @@ export async function runPeerBench(o: PeerBenchOptions): Promise<PeerBenchReport
           `${kind} #${run.run}: all Ready in ${run.allReadySeconds} s, ` +
             `${run.requests.perDatabase} requests per Database, RSS ${run.rssMiB} MiB; ` +
             `StatefulSets created ${JSON.stringify(run.pipeline.statefulSetsCreated)} s, ` +
-            `pods Ready ${JSON.stringify(run.pipeline.podsReady)} s`,
+            `pods Ready ${JSON.stringify(run.pipeline.podsReady)} s; ` +
+            `CPU seconds ${JSON.stringify(run.cpuSeconds)}`,
         );
         runs.push(run);
       }
@@ -185,6 +197,14 @@ async function runOnce(
     const metricsUrl = `http://127.0.0.1:${operator.metricsPort}/metrics`;
     const before = await requestsByMethod(metricsUrl);
     const names = Array.from({ length: o.count }, (_, i) => `db-${i}`);
+    const pids: [string, number][] = [
+      ["operator", operator.process.pid],
+      ...PLANE_PROCESSES.flatMap((name): [string, number][] => {
+        const pid = plane.pidOf(name);
+        return pid === undefined ? [] : [[name, pid]];
+      }),
+    ];
+    const cpuBefore = pids.map(([, pid]) => cpuSeconds(pid));
     const { started, tracker } = await createAndAwaitReady(
       client,
       namespace,
@@ -193,6 +213,9 @@ async function runOnce(
       (o.timeoutSeconds ?? 1800) * 1000,
     );
     const allReady = Math.max(...tracker.readyAt.values());
+    const cpu = Object.fromEntries(
+      pids.map(([name, pid], i) => [name, round(cpuSeconds(pid) - cpuBefore[i]!)]),
+    );
     const pipeline = await pipelineSpread(
       client,
       namespace,
@@ -214,6 +237,7 @@ async function runOnce(
       rssMiB: round(memory.current),
       peakRssMiB: round(memory.peak),
       readySeconds: tracker.readySeconds(started),
+      cpuSeconds: cpu,
       pipeline,
     };
   } finally {

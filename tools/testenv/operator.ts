@@ -27,12 +27,16 @@ export interface OperatorTarget {
   dir: string;
 }
 
-/** Starts the operator against `plane` (a ControlPlane fits) with `args` added to the defaults. */
+/**
+ * Starts the operator against `plane` (a ControlPlane fits) with `args` added to the defaults;
+ * `v8Flags` go to `deno run --v8-flags` (e.g. the heap limit a manifest sets).
+ */
 export async function startOperator(
   plane: OperatorTarget,
   args: string[] = [],
   name = "operator",
   echo = false,
+  v8Flags: string[] = [],
 ): Promise<OperatorProcess> {
   const [healthPort = 0, metricsPort = 0] = await freePorts(2);
   const process = ManagedProcess.start({
@@ -42,6 +46,7 @@ export async function startOperator(
       "run",
       `--config=${CONFIG}`,
       "-P=operator",
+      ...(v8Flags.length > 0 ? [`--v8-flags=${v8Flags.join(",")}`] : []),
       MAIN,
       `--kubeconfig=${plane.kubeconfigPath}`,
       `--health-probe-bind-address=127.0.0.1:${healthPort}`,

@@ -62,7 +62,11 @@ export class Store<T extends KubeObject> implements ReadonlyStore<T> {
   readonly #objects = new Map<string, T>();
   readonly #indexFuncs = new Map<string, IndexFunc<T>>();
   /** index name → index value → keys */
-  readonly #indexes = new Map<string, Map<string, Set<string>>>();
+  /**
+   * Index name → value → the keys it maps to: one key as itself, more as a Set. Most values
+   * (an owner's UID) map to one object or a few, and ten thousand one-key Sets cost megabytes.
+   */
+  readonly #indexes = new Map<string, Map<string, string | Set<string>>>();
   readonly #onIndexError: IndexErrorHandler<T> | undefined;
   /** Index failures of the change in progress, reported once it is complete. */
   #failures: { error: unknown; index: string; object: T }[] = [];
@@ -127,14 +131,17 @@ export class Store<T extends KubeObject> implements ReadonlyStore<T> {
   keysByIndex(index: string, value: string): string[] {
     const values = this.#indexes.get(index);
     if (!values) throw new Error(`No index named ${index}`);
-    return [...(values.get(value) ?? [])];
+    const keys = values.get(value);
+    if (keys === undefined) return [];
+    return typeof keys === "string" ? [keys] : [...keys];
   }
 
   /** Whether an index maps `value` to `key`, without copying the index's keys. */
   indexHas(index: string, value: string, key: string): boolean {
     const values = this.#indexes.get(index);
     if (!values) throw new Error(`No index named ${index}`);
-    return values.get(value)?.has(key) ?? false;
+    const keys = values.get(value);
+    return typeof keys === "string" ? keys === key : keys?.has(key) ?? false;
   }
 
   /** Inserts or replaces an object; returns the one it replaced. */
@@ -203,9 +210,10 @@ export class Store<T extends KubeObject> implements ReadonlyStore<T> {
       return;
     }
     for (const value of computed) {
-      let keys = values.get(value);
-      if (!keys) values.set(value, keys = new Set());
-      keys.add(key);
+      const keys = values.get(value);
+      if (keys === undefined) values.set(value, key);
+      else if (typeof keys !== "string") keys.add(key);
+      else if (keys !== key) values.set(value, new Set([keys, key]));
     }
   }
 
@@ -223,8 +231,10 @@ export class Store<T extends KubeObject> implements ReadonlyStore<T> {
       }
       for (const value of computed) {
         const keys = values.get(value);
-        keys?.delete(key);
-        if (keys?.size === 0) values.delete(value);
+        if (keys === key) values.delete(value);
+        else if (keys instanceof Set && keys.delete(key) && keys.size === 1) {
+          values.set(value, keys.values().next().value!);
+        }
       }
     }
   }

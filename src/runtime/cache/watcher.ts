@@ -88,6 +88,30 @@ interface List<T> {
   items: T[];
 }
 
+/**
+ * Reads one list page and yields its objects; returns the page's metadata. The page lives in
+ * this short frame only: a suspended generator keeps every local of its frame alive, so in the
+ * watcher's own frame the last page (raw objects, `managedFields` and all) would stay in memory
+ * for as long as the watch runs. Each object is let go of once yielded, so the page shrinks as
+ * the cache takes its (projected) copies.
+ */
+async function* listPage<T extends KubeObject>(
+  client: ListWatchClient,
+  path: string,
+  query: Query,
+  complete: (object: T) => T,
+  signal: AbortSignal,
+): AsyncGenerator<WatcherEvent<T>, List<T>["metadata"]> {
+  const page: List<T> = await client.request("GET", path, { query, signal });
+  const items: (T | undefined)[] = page.items;
+  for (let i = 0; i < items.length; i++) {
+    const object = items[i]!;
+    items[i] = undefined;
+    yield { type: "initApply", object: complete(object) };
+  }
+  return page.metadata;
+}
+
 /** Streams the state of `type` until `signal` aborts. */
 export async function* watcher<T extends KubeObject>(
   client: ListWatchClient,
@@ -121,13 +145,15 @@ export async function* watcher<T extends KubeObject>(
         }
         let listedVersion: string;
         do {
-          const page: List<T> = await client.request("GET", path, {
-            query: { ...selectors, limit: options.pageSize ?? 500, continue: listing.continue },
+          const page: List<T>["metadata"] = yield* listPage(
+            client,
+            path,
+            { ...selectors, limit: options.pageSize ?? 500, continue: listing.continue },
+            complete,
             signal,
-          });
-          for (const object of page.items) yield { type: "initApply", object: complete(object) };
-          listing.continue = page.metadata.continue || undefined;
-          listedVersion = page.metadata.resourceVersion;
+          );
+          listing.continue = page.continue || undefined;
+          listedVersion = page.resourceVersion;
         } while (listing.continue);
         listing = undefined;
         resourceVersion = listedVersion;

@@ -64,6 +64,27 @@ Deno.test("Store indexes objects by controller owner UID", () => {
   assert.deepEqual(store.keysByIndex(OWNER_INDEX, "uid-1").sort(), ["a/1", "a/2"]);
 });
 
+Deno.test("Store index values go from one key to several and back without losing any", () => {
+  const store = new Store<Thing>();
+  const keys = () => store.keysByIndex(OWNER_INDEX, "u").sort();
+  store.upsert(thing("a", "1", "1", undefined, "u"));
+  store.upsert(thing("a", "1", "2", undefined, "u")); // the same object again: still one key
+  assert.deepEqual(keys(), ["a/1"]);
+  store.upsert(thing("a", "2", "1", undefined, "u"));
+  store.upsert(thing("a", "3", "1", undefined, "u"));
+  assert.deepEqual(keys(), ["a/1", "a/2", "a/3"]);
+  store.delete("a/1");
+  store.delete("a/3");
+  assert.deepEqual(keys(), ["a/2"]);
+  assert.equal(store.indexHas(OWNER_INDEX, "u", "a/2"), true);
+  assert.equal(store.indexHas(OWNER_INDEX, "u", "a/1"), false);
+  store.upsert(thing("a", "2", "2", undefined, "other")); // its owner changed
+  assert.deepEqual(keys(), []);
+  assert.deepEqual(store.keysByIndex(OWNER_INDEX, "other"), ["a/2"]);
+  store.delete("a/2");
+  assert.deepEqual(store.keysByIndex(OWNER_INDEX, "other"), []);
+});
+
 Deno.test("Store.indexField() indexes objects already cached and refuses duplicates", () => {
   const store = new Store<Thing>();
   store.upsert(thing("a", "1", "1", "prod"));

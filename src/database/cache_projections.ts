@@ -7,6 +7,7 @@
  */
 import { mergeShapes, projection, type Shape, shapeOf } from "../runtime/cache/mod.ts";
 import type { Secret } from "./secret.ts";
+import { type CachedSecret, digestSecret } from "./secret_digest.ts";
 import {
   desiredPodsService,
   desiredReadOnlyService,
@@ -66,5 +67,14 @@ export const projectService = projection<Service>({
  */
 export const projectDatabase = projection<Database>({ spec: true, status: true });
 
-/** Cache transform of owned Secrets. */
-export const projectSecret = projection<Secret>({ type: true, data: true });
+const secretMetadata = projection<Secret>({ type: true });
+
+/**
+ * Cache transform of owned Secrets: metadata and type, and a digest instead of the data (see
+ * `secret_digest.ts`), so no password stays in the operator's memory.
+ */
+export function projectSecret(secret: Secret): CachedSecret {
+  const digest = digestSecret(secret);
+  const projected: CachedSecret = secretMetadata(secret);
+  return digest ? { ...projected, digest } : projected;
+}

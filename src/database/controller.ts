@@ -21,7 +21,7 @@ import { MANAGED_BY, MANAGED_BY_LABEL } from "./labels.ts";
 import { DatabaseMetrics } from "./metrics.ts";
 import { databasePriority, environmentOf } from "./priority.ts";
 import { DatabaseReconciler } from "./reconciler.ts";
-import type { Secret } from "./secret.ts";
+import type { CachedSecret } from "./secret_digest.ts";
 import type { Service } from "./service.ts";
 import type { StatefulSet } from "./statefulset.ts";
 import { type Database, DATABASE_RESOURCE } from "./types.ts";
@@ -52,7 +52,7 @@ export function setupDatabaseController(
   const databases = manager.informer<Database>(DATABASE_RESOURCE, { transform: projectDatabase });
   databases.indexField(ENVIRONMENT_INDEX, environmentOf);
   // Cached owned objects keep only what the reconciler reads and sets: most of the memory.
-  const secrets = manager.informer<Secret>(CORE.secrets, {
+  const secrets = manager.informer<CachedSecret>(CORE.secrets, {
     ...owned,
     transform: projectSecret,
   });

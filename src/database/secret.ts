@@ -58,8 +58,7 @@ export function desiredSecret(
     database: spec.databaseName,
     host,
     port: String(POSTGRES_PORT),
-    uri: `postgresql://${encodeURIComponent(spec.username)}:${encodeURIComponent(password)}@` +
-      `${host}:${POSTGRES_PORT}/${encodeURIComponent(spec.databaseName)}`,
+    uri: connectionUri(spec.username, password, host, String(POSTGRES_PORT), spec.databaseName),
     ...(replicationPassword ? { [REPLICATION_PASSWORD_KEY]: replicationPassword } : {}),
   };
   return {
@@ -69,6 +68,18 @@ export function desiredSecret(
     type: "Opaque",
     data: Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, btoa(v)])),
   };
+}
+
+/** The Secret's `uri`: a libpq connection URI with the credentials in it. */
+export function connectionUri(
+  username: string,
+  password: string,
+  host: string,
+  port: string,
+  database: string,
+): string {
+  return `postgresql://${encodeURIComponent(username)}:${encodeURIComponent(password)}@` +
+    `${host}:${port}/${encodeURIComponent(database)}`;
 }
 
 /** The password stored in a Secret under `key`, if it has a usable one. */

@@ -62,7 +62,12 @@ export interface WatcherOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
-  /** Objects per list page. @default 500 */
+  /**
+   * Objects per list page. Small pages keep the process small: a page in flight costs native
+   * buffers of a few times its JSON, and the allocator keeps the high-water mark (measured at
+   * 10,000 Databases: 72 MiB of malloc heap with pages of 500, 46 MiB with 100).
+   * @default 100
+   */
   pageSize?: number;
   /** A watch that delivers nothing, not even a bookmark, for this long is restarted. @default 120_000 */
   idleTimeoutMs?: number;
@@ -148,7 +153,7 @@ export async function* watcher<T extends KubeObject>(
           const page: List<T>["metadata"] = yield* listPage(
             client,
             path,
-            { ...selectors, limit: options.pageSize ?? 500, continue: listing.continue },
+            { ...selectors, limit: options.pageSize ?? 100, continue: listing.continue },
             complete,
             signal,
           );

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import type { KubeClient } from "./kube_client.ts";
 import { type KubeObject, objectPath, type ResourceType } from "./resource.ts";
 
@@ -101,21 +102,20 @@ function listKey(list: unknown[]): (typeof LIST_KEYS)[number] | undefined {
  *
  * const key = "example.com/applied-hash";
  * const metadata: { name: string; annotations?: Record<string, string> } = { name: "x" };
- * const a = await withAppliedHash({ metadata, spec: { a: 1, b: 2 } }, key);
- * const b = await withAppliedHash({ spec: { b: 2, a: 1 }, metadata }, key);
+ * const a = withAppliedHash({ metadata, spec: { a: 1, b: 2 } }, key);
+ * const b = withAppliedHash({ spec: { b: 2, a: 1 }, metadata }, key);
  * assert.equal(a.hash, b.hash);
  * assert.equal(a.object.metadata.annotations?.[key], a.hash);
  * ```
  */
-export async function withAppliedHash<T extends KubeObject>(
+export function withAppliedHash<T extends KubeObject>(
   object: T,
   annotation: string,
-): Promise<{ object: T; hash: string }> {
+): { object: T; hash: string } {
   const { [annotation]: _old, ...annotations } = object.metadata.annotations ?? {};
   const bare = { ...object, metadata: { ...object.metadata, annotations } };
-  const bytes = new TextEncoder().encode(canonicalJson(bare));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  const hash = [...digest.slice(0, 10)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  // Synchronous: WebCrypto's digest was 20% of the operator's CPU in a creation burst.
+  const hash = createHash("sha256").update(canonicalJson(bare)).digest("hex").slice(0, 20);
   return {
     object: {
       ...object,

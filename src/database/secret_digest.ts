@@ -39,7 +39,7 @@ export interface SecretDigest {
 function connectionDigest(username: string, database: string, host: string, port: string) {
   return createHash("sha256").update(JSON.stringify([username, database, host, port])).digest(
     "base64",
-  ).slice(0, 22);
+  ).slice(0, 12);
 }
 
 function decoded(secret: Secret, key: string): string | undefined {

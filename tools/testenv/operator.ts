@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ALLOCATOR_ENV } from "../rootfs.ts";
 import { freePorts } from "./waiting.ts";
 import { ManagedProcess, onInterrupt } from "./process.ts";
 
@@ -55,7 +56,8 @@ export async function startOperator(
       ...args,
     ],
     logDir: plane.dir,
-    env: { NO_COLOR: "1" },
+    // The image's allocator settings, so that benchmarks measure the process as shipped.
+    env: { NO_COLOR: "1", ...ALLOCATOR_ENV },
     echo,
   });
   return operatorHandle(process, healthPort, metricsPort);

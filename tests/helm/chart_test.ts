@@ -136,7 +136,11 @@ Deno.test("Non-default values: image, replicas, resources, leader election, metr
     requests: { cpu: "50m", memory: "128Mi" },
     limits: { cpu: "1", memory: "512Mi" },
   });
-  assert.equal(v8Flags(manager), "--max-old-space-size=256,--max-semi-space-size=1", "1/2 of the memory limit");
+  assert.equal(
+    v8Flags(manager),
+    "--max-old-space-size=256,--max-semi-space-size=1",
+    "1/2 of the memory limit",
+  );
   const flags = parseFlags(manager.args);
   assert.equal(flags.leaderElect, true);
   assert.equal(flags.leaderElectionId, "databases.example.org");

@@ -197,18 +197,19 @@ export class KubeClient {
     const body = response.body;
     if (!body) return;
     const reader = body.getReader();
-    // An abort does not always reach a read already waiting on a quiet stream: race it.
-    const aborted = new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(signal.reason);
-      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-    });
-    aborted.catch(() => {});
+    // An abort does not always reach a read already waiting on a quiet stream: cancelling the
+    // reader ends that read. (Not a race of each read against one long-lived "aborted" promise:
+    // every race leaves a reaction on that promise holding the read's chunk, so a watch kept
+    // every byte it had received, 28 MiB after 10,000 events of 2.5 KiB.)
+    const cancel = () => void reader.cancel(signal.reason).catch(() => {});
+    signal.addEventListener("abort", cancel, { once: true });
     // Linear in the stream's length however an event is cut into chunks (see watch_lines.ts).
     const lines = new LineSplitter(this.#maxWatchLineBytes);
     try {
       while (true) {
-        const { done, value } = await Promise.race([reader.read(), aborted]);
-        if (done) return;
+        if (signal.aborted) return;
+        const { done, value } = await reader.read();
+        if (done || signal.aborted) return;
         for (const line of lines.push(value)) {
           if (line.trim()) yield JSON.parse(line) as RawWatchEvent;
         }
@@ -224,6 +225,7 @@ export class KubeClient {
         cause: error,
       });
     } finally {
+      signal.removeEventListener("abort", cancel);
       // Not awaited: cancelling a stream whose read is still pending can wait on the network.
       reader.cancel().catch(() => {});
     }

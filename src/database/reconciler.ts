@@ -8,7 +8,8 @@
  * a read first (a create-only apply, see `create_only.ts`; the Secret with a plain create, so a
  * password already in the cluster is never overwritten); only when its name turns out taken is
  * it read, so nothing immutable is rebuilt and nobody else's object is taken over. Only objects
- * the Database controls are changed.
+ * the Database controls are changed. The Secret's cache holds a digest, not its data
+ * (`secret_digest.ts`): it is read whole only when the digest shows it is not as it should be.
  *
  * Creating a Database costs five requests: the Secret, the Service and the StatefulSet (the
  * Services need nothing first; the StatefulSet waits only for the Secret, as its pods must never

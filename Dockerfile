@@ -32,5 +32,4 @@ RUN deno task compile --commit=${COMMIT} \
 FROM scratch
 COPY --from=build /rootfs /
 USER 65532:65532
-ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=131072
 ENTRYPOINT ["/postgres-operator"]

@@ -20,22 +20,6 @@ export const FILE_LIST = new URL("../image/rootfs.txt", import.meta.url).pathnam
 /** The user and group the image runs as (`USER 65532:65532`), as distroless names it. */
 export const NONROOT = { uid: 65532, gid: 65532, name: "nonroot" };
 
-/**
- * The environment the image gives the operator: glibc malloc tunables (the binary links glibc).
- * Deno's native buffers (HTTP bodies, TLS) churn; with the defaults, glibc keeps the high-water
- * mark of its heap and up to 8 arenas per core. Measured at 10,000 Databases: 72 → 46 MiB of
- * malloc heap with these, as set in the Dockerfile's final stage, the test image and the
- * benchmarks' operator processes.
- */
-export const ALLOCATOR_ENV: Readonly<Record<string, string>> = {
-  // Two arenas: the operator runs one JavaScript thread; more arenas only hold more free memory.
-  MALLOC_ARENA_MAX: "2",
-  // Buffers from 64 KiB up are mapped on their own and returned to the kernel when freed.
-  MALLOC_MMAP_THRESHOLD_: "65536",
-  // Free memory at the top of the heap above 128 KiB goes back to the kernel.
-  MALLOC_TRIM_THRESHOLD_: "131072",
-};
-
 /** The root does not fit the binary: `ldd` failed or disagrees with the library list. */
 export class RootfsError extends Error {
   override name = "RootfsError";

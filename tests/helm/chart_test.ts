@@ -114,11 +114,11 @@ Deno.test("The V8 old-space limit follows the memory limit, and is absent withou
     const { objects } = await template(...args);
     return find(objects, "Deployment", SA).spec.template.spec.containers[0];
   };
-  assert.equal(v8Flags(await manager()), "--max-old-space-size=128,--max-semi-space-size=1");
+  assert.equal(v8Flags(await manager()), "--max-old-space-size=128");
   const gi = await manager("--set", "resources.limits.memory=2Gi");
-  assert.equal(v8Flags(gi), "--max-old-space-size=1024,--max-semi-space-size=1");
+  assert.equal(v8Flags(gi), "--max-old-space-size=1024");
   const bytes = await manager("--set", "resources.limits.memory=400000000");
-  assert.equal(v8Flags(bytes), "--max-old-space-size=190,--max-semi-space-size=1");
+  assert.equal(v8Flags(bytes), "--max-old-space-size=190");
   assert.equal(v8Flags(await manager("--set", "resources.limits=null")), undefined);
   const out = await helm("template", "x", CHART, "--set", "resources.limits.memory=1.5Gi");
   assert.notEqual(out.code, 0);
@@ -136,11 +136,7 @@ Deno.test("Non-default values: image, replicas, resources, leader election, metr
     requests: { cpu: "50m", memory: "128Mi" },
     limits: { cpu: "1", memory: "512Mi" },
   });
-  assert.equal(
-    v8Flags(manager),
-    "--max-old-space-size=256,--max-semi-space-size=1",
-    "1/2 of the memory limit",
-  );
+  assert.equal(v8Flags(manager), "--max-old-space-size=256", "1/2 of the memory limit");
   const flags = parseFlags(manager.args);
   assert.equal(flags.leaderElect, true);
   assert.equal(flags.leaderElectionId, "databases.example.org");

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { ALLOCATOR_ENV } from "../rootfs.ts";
 import { freePorts } from "./waiting.ts";
 import { ManagedProcess, onInterrupt } from "./process.ts";
 
@@ -56,8 +55,7 @@ export async function startOperator(
       ...args,
     ],
     logDir: plane.dir,
-    // The image's allocator settings, so that benchmarks measure the process as shipped.
-    env: { NO_COLOR: "1", ...ALLOCATOR_ENV },
+    env: { NO_COLOR: "1" },
     echo,
   });
   return operatorHandle(process, healthPort, metricsPort);

@@ -13,7 +13,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { ALLOCATOR_ENV, assembleRootfs } from "../../rootfs.ts";
+import { assembleRootfs } from "../../rootfs.ts";
 import { binaryPath, cacheRoot } from "../binaries.ts";
 import { sh } from "../command.ts";
 import { type ImageConfig, writeOciLayout } from "./oci_layout.ts";
@@ -59,12 +59,7 @@ const RECIPES: Record<ImageName, Recipe> = {
     names: [OPERATOR_IMAGE],
     config: {
       Entrypoint: ["/deno", "run", "-P=operator", "--cached-only", "/app/main.ts"],
-      Env: [
-        "DENO_DIR=/deno-dir",
-        "DENO_NO_UPDATE_CHECK=1",
-        "NO_COLOR=1",
-        ...Object.entries(ALLOCATOR_ENV).map(([name, value]) => `${name}=${value}`),
-      ],
+      Env: ["DENO_DIR=/deno-dir", "DENO_NO_UPDATE_CHECK=1", "NO_COLOR=1"],
       WorkingDir: "/app",
       User: "65532:65532",
     },

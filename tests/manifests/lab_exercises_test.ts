@@ -218,7 +218,15 @@ realNodeTest("the lab's Exercises 4 and 5 run verbatim against the operator's po
         "kubectl logs -n postgres-operator-system -l control-plane=controller-manager " +
           "--previous --tail=30 --ignore-errors",
       ).catch((e) => `${e}`);
-      assert.fail(`No test-db-N in the log:\n${logs}\n${restarts}\n${events}\n${previous}`);
+      // A leader whose lease renewals stalled under this load (50 PostgreSQL pods starting on two
+      // cores) exits, as controller-runtime's does, and is restarted: its reconciles are then in
+      // its previous log, which must say that this, and not a crash, was the reason.
+      const lostLease = /Leader election lost; exiting/.test(previous) &&
+        /test-db-\d+/.test(previous);
+      if (!lostLease) {
+        assert.fail(`No test-db-N in the log:\n${logs}\n${restarts}\n${events}\n${previous}`);
+      }
+      console.error(`The leader lost its lease and restarted:\n${restarts}`);
     }
   });
 

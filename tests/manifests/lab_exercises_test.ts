@@ -88,7 +88,7 @@ realNodeTest("the lab's Exercises 4 and 5 run verbatim against the operator's po
       assert.match(name!, /^postgres-operator-controller-manager-/);
       assert.deepEqual(JSON.parse(resources!), {
         limits: { cpu: "500m", memory: "256Mi" },
-        requests: { cpu: "10m", memory: "64Mi" },
+        requests: { cpu: "100m", memory: "64Mi" },
       });
     }
   });

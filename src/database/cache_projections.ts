@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { mergeShapes, projection, type Shape, shapeOf } from "../runtime/cache/mod.ts";
+import {
+  MANAGERS_SHAPE,
+  mergeShapes,
+  projection,
+  type Shape,
+  shapeOf,
+} from "../runtime/cache/mod.ts";
 import type { Secret } from "./secret.ts";
 import { type CachedSecret, digestSecret } from "./secret_digest.ts";
 import {
@@ -43,14 +49,22 @@ function openMaps(shape: Shape): Shape {
   );
 }
 
+/**
+ * Who wrote an owned object how: the reconciler creates with a POST, and moves that `Update`
+ * entry to its apply's before it first applies (`managed_fields.ts`).
+ */
+const WRITERS = { managedFields: MANAGERS_SHAPE };
+
 /** Cache transform of owned StatefulSets. */
 export const projectStatefulSet = projection<StatefulSet>({
+  metadata: WRITERS,
   spec: openMaps(shapeOf(desiredStatefulSet(EXAMPLE, FULL_SPEC, undefined, "version").spec)),
   status: { observedGeneration: true, replicas: true, readyReplicas: true, updatedReplicas: true },
 });
 
 /** Cache transform of owned Services (the read-write, read-only and headless ones). */
 export const projectService = projection<Service>({
+  metadata: WRITERS,
   spec: openMaps(
     mergeShapes(
       [desiredService, desiredReadOnlyService, desiredPodsService].map((desired) =>

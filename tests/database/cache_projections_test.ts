@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isSubset } from "../../src/runtime/client/mod.ts";
+import { hasUpdateEntry, isSubset } from "../../src/runtime/client/mod.ts";
 import {
   projectDatabase,
   projectService,
@@ -38,7 +38,19 @@ function live(): StatefulSet {
   const sts = structuredClone(desiredStatefulSet(db, spec));
   at(sts, "metadata.resourceVersion", "7");
   at(sts, "metadata.generation", 3);
-  at(sts, "metadata.managedFields", [{ manager: "x" }]);
+  at(sts, "metadata.managedFields", [{
+    manager: "postgres-operator",
+    operation: "Update",
+    apiVersion: "apps/v1",
+    time: "2026-11-29T10:29:10Z",
+    fieldsType: "FieldsV1",
+    fieldsV1: { "f:spec": { "f:replicas": {} } },
+  }, {
+    manager: "kube-controller-manager",
+    operation: "Update",
+    subresource: "status",
+    fieldsV1: { "f:status": { "f:replicas": {} } },
+  }]);
   at(sts, "spec.revisionHistoryLimit", 10);
   at(sts, "spec.template.spec.dnsPolicy", "ClusterFirst");
   at(sts, "spec.template.spec.containers.0.terminationMessagePath", "/dev/termination-log");
@@ -60,7 +72,13 @@ Deno.test("projectStatefulSet() drops server defaults but never changes a drift 
   assert.equal(isSubset(desired, pruned), true);
   assert.equal(at(pruned, "spec.revisionHistoryLimit"), undefined);
   assert.equal(at(pruned, "spec.template.spec.dnsPolicy"), undefined);
-  assert.equal(at(pruned, "metadata.managedFields"), undefined);
+  // Who wrote it how, not what: enough to know the operator's POST still owns fields.
+  assert.deepEqual(at(pruned, "metadata.managedFields"), [
+    { manager: "postgres-operator", operation: "Update" },
+    { manager: "kube-controller-manager", operation: "Update", subresource: "status" },
+  ]);
+  assert.equal(hasUpdateEntry(pruned, "postgres-operator"), true);
+  assert.equal(hasUpdateEntry(pruned, "kube-controller-manager"), false);
   assert.deepEqual(at(pruned, "spec.template.spec.containers.0.resources"), spec.resources);
   assert.equal(at(pruned, "status.readyReplicas"), 2);
   assert.equal(at(pruned, "status.currentRevision"), undefined);

@@ -6,7 +6,6 @@ import { setupDatabaseController } from "../../src/database/controller.ts";
 import type { Database } from "../../src/database/types.ts";
 import { type Controller, Manager } from "../../src/runtime/controller/mod.ts";
 import { KubeClient, type KubeObject } from "../../src/runtime/client/mod.ts";
-import { UNREACHABLE_RESOURCE_VERSION } from "../../src/database/create_only.ts";
 import { Logger, RuntimeMetrics } from "../../src/runtime/observability/mod.ts";
 import type { ControlPlane } from "../../tools/testenv/mod.ts";
 
@@ -22,8 +21,7 @@ export interface InProcessOperator extends AsyncDisposable {
   /**
    * Writes of owned objects sent so far (`METHOD path`): Secrets, Services, StatefulSets and
    * PVCs, leaving out Database status and Events, which a pod rolling out rightly changes. A
-   * create-only apply (see `create_only.ts`), which cannot change an existing object, reads
-   * `PATCH path (create-only)`.
+   * create, which cannot change an existing object, reads `POST path (create <name>)`.
    */
   objectWrites: string[];
   /**
@@ -103,9 +101,8 @@ class RecordingClient extends KubeClient {
       method !== "GET" &&
       /\/(secrets|services|statefulsets|persistentvolumeclaims)(\/|$)/.test(path)
     ) {
-      const version = (init?.body as KubeObject | undefined)?.metadata?.resourceVersion;
-      const createOnly = version === UNREACHABLE_RESOURCE_VERSION ? " (create-only)" : "";
-      this.#writes.push(`${method} ${path}${createOnly}`);
+      const name = (init?.body as KubeObject | undefined)?.metadata?.name;
+      this.#writes.push(method === "POST" ? `POST ${path} (create ${name})` : `${method} ${path}`);
     }
     const regarding = (init?.body as { regarding?: { name?: string } } | undefined)?.regarding;
     this.#log.push(

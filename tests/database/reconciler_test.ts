@@ -81,8 +81,8 @@ Deno.test("Database reconciler in a cluster with real controllers", async (t) =>
         const sent = operator.log.slice(from);
         const cost = sent.filter((r) => !r.startsWith("GET "));
         // A read only where the cache had not yet seen an object this operator had just created
-        // (a later reconcile raced its watch event): the create-only apply was refused, then
-        // the object read. Never on a reconcile whose cache is current.
+        // (a later reconcile raced its watch event): the create was refused, then the object
+        // read. Never on a reconcile whose cache is current.
         const reads = sent.filter((r) => /^GET .*\/counted(-credentials|-pods)?$/.test(r));
         for (const read of reads) {
           const path = read.replace(/^GET /, "");

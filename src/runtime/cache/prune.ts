@@ -92,11 +92,20 @@ export const METADATA_SHAPE: { [K in keyof ObjectMeta]?: Shape } = {
 export const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration";
 
 /**
+ * Of each `managedFields` entry, who wrote with which operation, without the fields: enough to
+ * tell that a manager still has an `Update` entry (see `hasUpdateEntry`), at the cost of one
+ * shared array per distinct list of writers.
+ */
+export const MANAGERS_SHAPE: Shape = [{ manager: true, operation: true, subresource: true }];
+
+/**
  * An informer transform that keeps `metadata` essentials (less the
- * {@linkcode LAST_APPLIED_ANNOTATION}) plus the fields `shape` names.
+ * {@linkcode LAST_APPLIED_ANNOTATION}) plus the fields `shape` names; a `metadata` key in
+ * `shape` adds to the essentials (e.g. `{ managedFields: MANAGERS_SHAPE }`).
  */
 export function projection<T extends KubeObject>(shape: Record<string, Shape>): (o: T) => T {
-  const full: Shape = { apiVersion: true, kind: true, metadata: METADATA_SHAPE as Shape, ...shape };
+  const metadata = mergeShapes([METADATA_SHAPE as Shape, shape.metadata ?? {}]);
+  const full: Shape = { apiVersion: true, kind: true, ...shape, metadata };
   return (object) => intern(withoutLastApplied(pruneTo(object, full) as T));
 }
 

@@ -8,4 +8,5 @@
 export * from "./apply.ts";
 export * from "./kube_client.ts";
 export * from "./kubeconfig.ts";
+export * from "./managed_fields.ts";
 export * from "./resource.ts";

@@ -241,7 +241,7 @@ Deno.test("manifests/default deploys, and the operator converges Databases as it
     await t.step(
       "a permission taken away shows up as 403s (the check above can fail)",
       async () => {
-        await cluster.revokeVerb("postgres-operator-manager-role", "services", "patch");
+        await cluster.revokeVerb("postgres-operator-manager-role", "services", "create");
         await cluster.createDatabase(ns, "denied");
         await eventually(
           async () => total(await metrics(), "rest_client_requests_total", { code: "403" }) > 0,

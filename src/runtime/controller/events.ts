@@ -33,6 +33,11 @@ const MAX_BACKLOG = 1_000;
 /** client-go's spam filter: a burst of 25 Events per object, then one per five minutes. */
 const BURST = 25;
 const REFILL_PER_SECOND = 1 / 300;
+/**
+ * How often full budgets are dropped. A full budget behaves as a new one would, so keeping it a
+ * little longer changes nothing; looking at every budget on every Event made a burst quadratic.
+ */
+const BUDGET_SWEEP_MS = 60_000;
 
 /** Options for {@linkcode EventRecorder}. */
 export interface EventRecorderOptions {
@@ -59,6 +64,7 @@ export class EventRecorder {
   readonly #options: EventRecorderOptions;
   readonly #sent = new Map<string, Sent>();
   readonly #budgets = new Map<string, TokenBucket>();
+  #budgetsSweptAt = -Infinity;
   readonly #backlog: { reason: string; request: () => Promise<unknown> }[] = [];
   readonly #senders = new Set<Promise<void>>();
   readonly #clock: Clock;
@@ -190,9 +196,13 @@ export class EventRecorder {
   }
 
   #forgetOld(now: number): void {
+    // Insertion order is the order of `firstAt`: stop at the first Event still in its window.
     for (const [key, sent] of this.#sent) {
-      if (now - sent.firstAt > REPEAT_WINDOW_MS) this.#sent.delete(key);
+      if (now - sent.firstAt <= REPEAT_WINDOW_MS) break;
+      this.#sent.delete(key);
     }
+    if (now - this.#budgetsSweptAt < BUDGET_SWEEP_MS) return;
+    this.#budgetsSweptAt = now;
     // Full buckets carry no state worth keeping.
     for (const [uid, bucket] of this.#budgets) {
       if (bucket.tokens() >= BURST) this.#budgets.delete(uid);

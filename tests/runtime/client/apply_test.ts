@@ -64,3 +64,19 @@ Deno.test("withAppliedHash() changes the hash when a field is removed, not when 
   const again = withAppliedHash(both.object, ANNOTATION);
   assert.equal(again.hash, both.hash);
 });
+
+Deno.test("withAppliedHash() gives the hash earlier versions wrote, so an upgrade applies nothing", () => {
+  // The value the first implementation (a `JSON.stringify` replacer sorting keys) computed.
+  const object = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "db", labels: { b: "2", a: "1" }, annotations: { z: "x" } },
+    spec: {
+      ports: [{ port: 5432, name: "postgres", protocol: undefined }],
+      selector: { database: "db", app: "database" },
+      skip: undefined,
+      list: [undefined, null, 1.5, "é\n"],
+    },
+  };
+  assert.equal(withAppliedHash(object, ANNOTATION).hash, "8f1f0ceb36c8d14989cc");
+});

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { KubeObject } from "../../../src/runtime/client/mod.ts";
 import { EventRecorder } from "../../../src/runtime/controller/events.ts";
 import { Logger } from "../../../src/runtime/observability/logger.ts";
+import { TokenBucket } from "../../../src/runtime/time/mod.ts";
 import { FakeClock } from "../fake_clock.ts";
 import { runFor, settle } from "../virtual_time.ts";
 import { FakeApi, hangUntilAborted } from "./fake_api.ts";
@@ -81,4 +82,42 @@ Deno.test("EventRecorder.flush() gives up when its signal aborts and drops what 
   events.record(db, "Normal", "After", "Reconcile", "after");
   await settle();
   assert.equal(api.received.length, 4, "a closed recorder sends nothing");
+});
+
+Deno.test("EventRecorder stays linear in a burst over many objects", async () => {
+  const { clock, events, sent } = recorder();
+  const checks = { tokens: 0 };
+  const tokens = TokenBucket.prototype.tokens;
+  TokenBucket.prototype.tokens = function (this: TokenBucket) {
+    checks.tokens++;
+    return tokens.call(this);
+  };
+  try {
+    const objects = 3_000;
+    for (let i = 0; i < objects; i++) {
+      const object = { ...db, metadata: { ...db.metadata, name: `db-${i}`, uid: `uid-${i}` } };
+      events.record(object, "Normal", "Created", "Create", `Created db-${i}`);
+      if (i % 100 === 99) await runFor(clock, 1_000, 1_000);
+    }
+    await events.flush();
+    assert.equal(sent().length, objects);
+    // Budgets are looked at about once a minute, not all of them on every Event (4.5 million).
+    assert.ok(checks.tokens < 4 * objects, `${checks.tokens} budget checks`);
+  } finally {
+    TokenBucket.prototype.tokens = tokens;
+  }
+});
+
+Deno.test("EventRecorder forgets repeats out of their window, and keeps those in it", async () => {
+  const { clock, events, sent } = recorder();
+  const other = { ...db, metadata: { ...db.metadata, name: "other", uid: "uid-other" } };
+  events.record(db, "Warning", "ApiError", "Reconcile", "same");
+  await runFor(clock, 300_000, 60_000);
+  events.record(other, "Warning", "ApiError", "Reconcile", "same");
+  await runFor(clock, 301_000, 60_000);
+  // The first is past its ten minutes (a new Event); the second is not (counted in its series).
+  events.record(db, "Warning", "ApiError", "Reconcile", "same");
+  events.record(other, "Warning", "ApiError", "Reconcile", "same");
+  await events.flush();
+  assert.deepEqual(sent(), ["POST same", "POST same", "POST same", "PATCH 2"]);
 });

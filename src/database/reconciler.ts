@@ -47,7 +47,7 @@ import {
   type Result,
   TerminalError,
 } from "../runtime/controller/mod.ts";
-import type { Informer } from "../runtime/cache/mod.ts";
+import { deepFreeze, type Informer } from "../runtime/cache/mod.ts";
 import type { Logger } from "../runtime/observability/mod.ts";
 import { projectService, projectStatefulSet } from "./cache_projections.ts";
 import { FIELD_MANAGER } from "./labels.ts";
@@ -73,7 +73,7 @@ import {
   ROLE_LABEL,
   type Service,
 } from "./service.ts";
-import { parseDatabaseSpec } from "./spec.ts";
+import { parseDatabaseSpec, type ParseDatabaseSpecResult } from "./spec.ts";
 import { desiredStatefulSet, type StatefulSet, volumeClaimTemplate } from "./statefulset.ts";
 import { desiredStatus, nothingToReport, type Observation, statusChanged } from "./status.ts";
 import { createMissingClaims, growVolumes, STORAGE_SIZE_ANNOTATION } from "./storage.ts";
@@ -118,6 +118,12 @@ const KIND_ORDER = ["Secret", "Service", "StatefulSet", "PersistentVolumeClaim"]
 /** The Database reconciler; `reconcile` is handed to a controller. */
 export class DatabaseReconciler {
   readonly #o: DatabaseReconcilerOptions;
+  /**
+   * Parsed specs by the cached (frozen, so unchanging) spec object: validating one took about
+   * 140 µs, a twentieth of the operator's CPU in a creation burst, and every reconcile of an
+   * unchanged Database would repeat it.
+   */
+  readonly #parsedSpecs = new WeakMap<object, ParseDatabaseSpecResult>();
 
   constructor(options: DatabaseReconcilerOptions) {
     this.#o = options;
@@ -140,7 +146,7 @@ export class DatabaseReconciler {
     // A name or spec the CRD should have refused (an older CRD): Failed, not retried.
     const nameProblem = checkDatabaseName(db.metadata.name!);
     if (nameProblem) return await this.#refuseSpec(db, nameProblem, signal);
-    const parsed = parseDatabaseSpec(db.spec);
+    const parsed = this.#parseSpec(db.spec);
     if (!parsed.ok) return await this.#refuseSpec(db, parsed.message, signal);
     const changes: Changes = { created: [], updated: [] };
     try {
@@ -234,6 +240,15 @@ export class DatabaseReconciler {
       undefined,
       await this.#ensureStatefulSet(db, spec, secret.credentials, changes, log, signal),
     ];
+  }
+
+  #parseSpec(raw: unknown): ParseDatabaseSpecResult {
+    if (typeof raw !== "object" || raw === null || !Object.isFrozen(raw)) {
+      return parseDatabaseSpec(raw);
+    }
+    let parsed = this.#parsedSpecs.get(raw);
+    if (!parsed) this.#parsedSpecs.set(raw, parsed = deepFreeze(parseDatabaseSpec(raw)));
+    return parsed;
   }
 
   /** Phase Failed for a spec or name the CRD should have refused (an older CRD, say). */

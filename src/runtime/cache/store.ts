@@ -252,8 +252,10 @@ export class Store<T extends KubeObject> implements ReadonlyStore<T> {
   }
 }
 
-function deepFreeze(value: unknown): void {
-  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return;
+/** Freezes `value` and everything in it (stopping at parts already frozen); returns it. */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== "object" || Object.isFrozen(value)) return value;
   Object.freeze(value);
   for (const child of Object.values(value)) deepFreeze(child);
+  return value;
 }

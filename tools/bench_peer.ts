@@ -23,9 +23,9 @@ import { scrape, sumBy } from "./load/prometheus.ts";
 import {
   createAndAwaitReady,
   deleteNamespace,
+  type PipelineSpread,
   pipelineSpread,
   round,
-  type Spread,
 } from "./load/workload.ts";
 import { ControlPlane, eventually, startOperator, startPeerOperator } from "./testenv/mod.ts";
 import type { OperatorProcess } from "./testenv/operator.ts";
@@ -77,7 +77,7 @@ export interface PeerRun {
   /** CPU seconds from the first create to all Ready: the operator's and each plane process's. */
   cpuSeconds: Record<string, number>;
   /** When the StatefulSets were created and their pods turned Ready (whole seconds). */
-  pipeline: { statefulSetsCreated: Spread; podsReady: Spread };
+  pipeline: PipelineSpread;
 }
 
 /** What {@linkcode runPeerBench} measured. */
@@ -122,7 +122,9 @@ export async function runPeerBench(o: PeerBenchOptions): Promise<PeerBenchReport
           `${kind} #${run.run}: all Ready in ${run.allReadySeconds} s, ` +
             `${run.requests.perDatabase} requests per Database, RSS ${run.rssMiB} MiB; ` +
             `StatefulSets created ${JSON.stringify(run.pipeline.statefulSetsCreated)} s, ` +
-            `pods Ready ${JSON.stringify(run.pipeline.podsReady)} s; ` +
+            `pods created ${JSON.stringify(run.pipeline.podsCreated)} s, ` +
+            `scheduled ${JSON.stringify(run.pipeline.podsScheduled)} s, ` +
+            `Ready ${JSON.stringify(run.pipeline.podsReady)} s; ` +
             `CPU seconds ${JSON.stringify(run.cpuSeconds)}`,
         );
         runs.push(run);
@@ -301,7 +303,9 @@ if (import.meta.main) {
       `  ${r.operator} #${r.run}: ${r.allReadySeconds} s to all Ready, ` +
         `${r.requests.perDatabase} requests/Database ${JSON.stringify(r.requests.byMethod)}, ` +
         `RSS ${r.rssMiB} MiB (peak ${r.peakRssMiB}); StatefulSets created ` +
-        `${JSON.stringify(r.pipeline.statefulSetsCreated)} s, pods Ready ` +
+        `${JSON.stringify(r.pipeline.statefulSetsCreated)} s, pods created ` +
+        `${JSON.stringify(r.pipeline.podsCreated)} s, scheduled ` +
+        `${JSON.stringify(r.pipeline.podsScheduled)} s, Ready ` +
         `${JSON.stringify(r.pipeline.podsReady)} s`,
     );
   }

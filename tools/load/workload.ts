@@ -263,16 +263,25 @@ export interface Spread {
   last: number;
 }
 
+/** When each part of the StatefulSet pipeline happened; see {@linkcode pipelineSpread}. */
+export interface PipelineSpread {
+  statefulSetsCreated: Spread;
+  podsCreated: Spread;
+  podsScheduled: Spread;
+  podsReady: Spread;
+}
+
 /**
  * When the StatefulSet pipeline did its parts, read back from the objects after a run (whole
- * seconds, as the API server stamps them): each StatefulSet's creation and each pod's turning
- * Ready, counted from `startedWallMs` (the run's first create, wall clock).
+ * seconds, as the API server stamps them): each StatefulSet's creation, and each pod's creation,
+ * scheduling and turning Ready, counted from `startedWallMs` (the run's first create, wall
+ * clock). Where the stages drift apart shows which controller fell behind.
  */
 export async function pipelineSpread(
   client: KubeClient,
   namespace: string,
   startedWallMs: number,
-): Promise<{ statefulSetsCreated: Spread; podsReady: Spread }> {
+): Promise<PipelineSpread> {
   interface Listed {
     items: {
       metadata: { creationTimestamp?: string };
@@ -291,13 +300,17 @@ export async function pipelineSpread(
   };
   const sets = await client.request<Listed>("GET", collectionPath(CORE.statefulSets, namespace));
   const pods = await client.request<Listed>("GET", collectionPath(CORE.pods, namespace));
-  return {
-    statefulSetsCreated: spread(sets.items.map((s) => seconds(s.metadata.creationTimestamp))),
-    podsReady: spread(pods.items.map((p) =>
+  const condition = (type: string) =>
+    spread(pods.items.map((p) =>
       seconds(
-        p.status?.conditions?.find((c) => c.type === "Ready" && c.status === "True")
+        p.status?.conditions?.find((c) => c.type === type && c.status === "True")
           ?.lastTransitionTime,
       )
-    )),
+    ));
+  return {
+    statefulSetsCreated: spread(sets.items.map((s) => seconds(s.metadata.creationTimestamp))),
+    podsCreated: spread(pods.items.map((p) => seconds(p.metadata.creationTimestamp))),
+    podsScheduled: condition("PodScheduled"),
+    podsReady: condition("Ready"),
   };
 }

@@ -5,9 +5,11 @@
  * so reconciling a converged Database sends no request at all. Objects are written with
  * server-side apply under one field manager, which also reverts conflicting hand edits and
  * removes what the spec no longer asks for. An object missing from its cache is created without
- * a read first (a create-only apply, see `create_only.ts`; the Secret with a plain create, so a
- * password already in the cluster is never overwritten); only when its name turns out taken is
- * it read, so nothing immutable is rebuilt and nobody else's object is taken over. Only objects
+ * a read first, with a POST (cheaper for the API server than a create-only apply, and for the
+ * Secret a password already in the cluster is never overwritten); only when its name turns out
+ * taken is it read, so nothing immutable is rebuilt and nobody else's object is taken over. A
+ * POST leaves its fields to an `Update` entry that an apply could not remove, so the first apply
+ * to a created object moves them to the apply's entry (`managed_fields.ts`). Only objects
  * the Database controls are changed. The Secret's cache holds a digest, not its data
  * (`secret_digest.ts`): it is read whole only when the digest shows it is not as it should be.
  *
@@ -304,13 +306,7 @@ export class DatabaseReconciler {
       (spec.replicas > 1 ? generatePassword() : undefined);
     const desired = desiredSecret(db, spec, password, replication);
     if (!isSubset(desired, live)) {
-      if (hasUpdateEntry(live, FIELD_MANAGER)) {
-        await upgradeToApply(this.#o.client, CORE.secrets, ns, secretName(db), FIELD_MANAGER, {
-          live,
-          signal,
-        });
-      }
-      await this.#apply(CORE.secrets, desired, signal);
+      await this.#apply(CORE.secrets, desired, signal, { object: live, whole: true });
     }
     return { credentials: credentialsVersion(spec.username, password) };
   }
@@ -509,10 +505,8 @@ export class DatabaseReconciler {
    * Creates `desired`, which the cache does not hold, unless its name is taken; then reads what
    * holds it (projected like the cache; undefined if it went meanwhile).
    *
-   * A POST, not a server-side apply: it costs the API server less (a create-only apply of a
-   * StatefulSet and a Service took 10.7–13.8 of its CPU seconds per 1,000 Databases, POSTs
-   * 6.2–8.8). The fields it sets are left to an `Update` entry, which `#ensure` moves to the
-   * apply's entry before the first apply (see `managed_fields.ts`).
+   * A POST, not a server-side apply: a create-only apply of a StatefulSet and a Service took the
+   * API server 10.7–13.8 CPU seconds per 1,000 Databases, POSTs 6.2–8.8.
    */
   async #createOnly<T extends KubeObject>(
     type: ResourceType,
@@ -564,11 +558,7 @@ export class DatabaseReconciler {
     ) {
       return live;
     }
-    if (live && hasUpdateEntry(live, FIELD_MANAGER)) {
-      const { namespace, name } = live.metadata;
-      await upgradeToApply(this.#o.client, type, namespace, name!, FIELD_MANAGER, { signal });
-    }
-    const result = await this.#apply(type, object, signal);
+    const result = await this.#apply(type, object, signal, live && { object: live, whole: false });
     if (live) {
       changes.updated.push(`${type.kind} ${desired.metadata.name}`);
     } else {
@@ -577,8 +567,25 @@ export class DatabaseReconciler {
     return result;
   }
 
-  #apply<T extends KubeObject>(type: ResourceType, desired: T, signal?: AbortSignal): Promise<T> {
-    return apply(this.#o.client, type, desired, {
+  /**
+   * Applies `desired`. When `live` (the object as cached, or as read `whole`) shows fields a POST
+   * of ours left to an `Update` entry, they are first moved to the apply's entry, so the apply
+   * can remove them (`managed_fields.ts`); a cached object is read for its entries.
+   */
+  async #apply<T extends KubeObject>(
+    type: ResourceType,
+    desired: T,
+    signal?: AbortSignal,
+    live?: { object: KubeObject; whole: boolean },
+  ): Promise<T> {
+    if (live && hasUpdateEntry(live.object, FIELD_MANAGER)) {
+      const { namespace, name } = live.object.metadata;
+      await upgradeToApply(this.#o.client, type, namespace, name!, FIELD_MANAGER, {
+        ...(live.whole ? { live: live.object } : {}),
+        signal,
+      });
+    }
+    return await apply(this.#o.client, type, desired, {
       fieldManager: FIELD_MANAGER,
       ...(signal ? { signal } : {}),
     });

@@ -24,12 +24,15 @@ if (import.meta.main) {
       // As the manifests and the chart set them (README, "Memory").
       "max-old-space-size": { type: "string" },
       "max-semi-space-size": { type: "string" },
+      // Any other V8 flags, comma-separated (e.g. `--optimize-for-size`, which they also set).
+      "v8-flags": { type: "string" },
     },
   });
   const count = Number(values.count);
   const v8Flags = (["max-old-space-size", "max-semi-space-size"] as const)
     .filter((flag) => values[flag] !== undefined)
-    .map((flag) => `--${flag}=${values[flag]}`);
+    .map((flag) => `--${flag}=${values[flag]}`)
+    .concat(values["v8-flags"]?.split(",") ?? []);
   await using plane = await ControlPlane.start();
   const client = plane.client;
   const namespace = "memory";

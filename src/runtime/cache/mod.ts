@@ -5,6 +5,7 @@
  *
  * @module
  */
+export * from "./created_objects.ts";
 export * from "./informer.ts";
 export * from "./informer_metrics.ts";
 export * from "./intern.ts";

@@ -23,6 +23,15 @@ const object = (name: string, resourceVersion: string): KubeObject => ({
   metadata: { namespace: "ns", name, uid: `uid-${name}`, resourceVersion },
 });
 
+/** `ns/db` just created, its informer yet to deliver it. */
+function createdDb(clock = new FakeClock(), ttlMs?: number) {
+  const { cache, deliver } = fakeCache();
+  const objects = new CreatedObjects(cache, { clock, ...(ttlMs ? { ttlMs } : {}) });
+  const made = object("db", "1");
+  objects.created(made);
+  return { objects, made, deliver };
+}
+
 Deno.test("a created object stands in until the cache shows it; then the cache's copy wins", () => {
   const { cache, deliver } = fakeCache();
   const objects = new CreatedObjects(cache, { clock: new FakeClock() });
@@ -38,21 +47,15 @@ Deno.test("a created object stands in until the cache shows it; then the cache's
 });
 
 Deno.test("a deletion seen before the creation drops the entry", () => {
-  const { cache, deliver } = fakeCache();
-  const objects = new CreatedObjects(cache, { clock: new FakeClock() });
-  const made = object("db", "1");
-  objects.created(made);
+  const { objects, made, deliver } = createdDb();
   // Created, then deleted by someone else: the informer may deliver only the deletion.
   deliver("deleted", made);
   assert.equal(objects.get("ns/db"), undefined);
 });
 
 Deno.test("a creation whose events never come stands in for ttlMs only (virtual time)", () => {
-  const { cache } = fakeCache();
   const clock = new FakeClock();
-  const objects = new CreatedObjects(cache, { clock, ttlMs: 60_000 });
-  const made = object("db", "1");
-  objects.created(made);
+  const { objects, made } = createdDb(clock, 60_000);
   clock.advance(59_999);
   assert.equal(objects.get("ns/db"), made);
   clock.advance(1);
@@ -60,10 +63,7 @@ Deno.test("a creation whose events never come stands in for ttlMs only (virtual 
 });
 
 Deno.test("events for other keys leave an entry alone", () => {
-  const { cache, deliver } = fakeCache();
-  const objects = new CreatedObjects(cache, { clock: new FakeClock() });
-  const made = object("db", "1");
-  objects.created(made);
+  const { objects, made, deliver } = createdDb();
   deliver("added", object("other", "5"));
   assert.equal(objects.get("ns/db"), made);
 });

@@ -23,6 +23,7 @@ import { scrape, sumBy } from "./load/prometheus.ts";
 import {
   createAndAwaitReady,
   deleteNamespace,
+  describePipeline,
   type PipelineSpread,
   pipelineSpread,
   round,
@@ -121,11 +122,7 @@ export async function runPeerBench(o: PeerBenchOptions): Promise<PeerBenchReport
         console.error(
           `${kind} #${run.run}: all Ready in ${run.allReadySeconds} s, ` +
             `${run.requests.perDatabase} requests per Database, RSS ${run.rssMiB} MiB; ` +
-            `StatefulSets created ${JSON.stringify(run.pipeline.statefulSetsCreated)} s, ` +
-            `pods created ${JSON.stringify(run.pipeline.podsCreated)} s, ` +
-            `scheduled ${JSON.stringify(run.pipeline.podsScheduled)} s, ` +
-            `Ready ${JSON.stringify(run.pipeline.podsReady)} s; ` +
-            `CPU seconds ${JSON.stringify(run.cpuSeconds)}`,
+            `${describePipeline(run.pipeline)}; CPU seconds ${JSON.stringify(run.cpuSeconds)}`,
         );
         runs.push(run);
       }
@@ -302,11 +299,7 @@ if (import.meta.main) {
     console.error(
       `  ${r.operator} #${r.run}: ${r.allReadySeconds} s to all Ready, ` +
         `${r.requests.perDatabase} requests/Database ${JSON.stringify(r.requests.byMethod)}, ` +
-        `RSS ${r.rssMiB} MiB (peak ${r.peakRssMiB}); StatefulSets created ` +
-        `${JSON.stringify(r.pipeline.statefulSetsCreated)} s, pods created ` +
-        `${JSON.stringify(r.pipeline.podsCreated)} s, scheduled ` +
-        `${JSON.stringify(r.pipeline.podsScheduled)} s, Ready ` +
-        `${JSON.stringify(r.pipeline.podsReady)} s`,
+        `RSS ${r.rssMiB} MiB (peak ${r.peakRssMiB}); ${describePipeline(r.pipeline)}`,
     );
   }
   console.error(

@@ -296,7 +296,7 @@ export class DatabaseReconciler {
             signal,
           },
         );
-        this.#secrets.created(deepFreeze(projectSecret(created)));
+        this.#secrets.created(projectSecret(created));
         this.#created("Secret", secretName(db), changes);
         return { credentials: credentialsVersion(spec.username, password) };
       } catch (error) {
@@ -541,7 +541,7 @@ export class DatabaseReconciler {
         query: { fieldManager: FIELD_MANAGER },
         signal,
       });
-      created.created(deepFreeze(project(made)));
+      created.created(project(made));
       this.#created(type.kind, name!, changes);
       return { created: made };
     } catch (error) {

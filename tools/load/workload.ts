@@ -271,6 +271,14 @@ export interface PipelineSpread {
   podsReady: Spread;
 }
 
+/** One line for a {@linkcode PipelineSpread}: each stage's first, median and last second. */
+export function describePipeline(pipeline: PipelineSpread): string {
+  const stage = (spread: Spread) => `${JSON.stringify(spread)} s`;
+  return `StatefulSets created ${stage(pipeline.statefulSetsCreated)}, pods created ` +
+    `${stage(pipeline.podsCreated)}, scheduled ${stage(pipeline.podsScheduled)}, Ready ` +
+    stage(pipeline.podsReady);
+}
+
 /**
  * When the StatefulSet pipeline did its parts, read back from the objects after a run (whole
  * seconds, as the API server stamps them): each StatefulSet's creation, and each pod's creation,

@@ -3,7 +3,7 @@
  * cache has not shown yet, as kube-controller-manager's `ControllerExpectations` remember the
  * creations a controller still waits to observe. Without them, a reconcile that runs between a
  * create and its watch event finds no object, creates it again and is refused (409), then reads
- * it back: two requests for nothing (about 1 in 100 Databases of a creation burst).
+ * it back: two requests for nothing, for every object created while a watch lags or relists.
  *
  * Guarantees:
  * - The cache wins: once it holds the key, that object is returned and the entry is dropped.
@@ -19,7 +19,7 @@ import type { KubeObject } from "../client/mod.ts";
 import { objectKey } from "../client/mod.ts";
 import { type Clock, realClock } from "../time/mod.ts";
 import type { InformerEvent } from "./informer.ts";
-import type { ReadonlyStore } from "./store.ts";
+import { deepFreeze, type ReadonlyStore } from "./store.ts";
 
 /** The part of an informer {@linkcode CreatedObjects} reads: its store and its events. */
 export interface ObservedCache<T extends KubeObject> {
@@ -67,21 +67,18 @@ export class CreatedObjects<T extends KubeObject> {
     });
   }
 
-  /** Records `object` (as the cache would hold it) as just created. */
+  /** Records `object` (as the cache would hold it) as just created; freezes it, as the cache does. */
   created(object: T): void {
-    this.#pending.set(objectKey(object), { object, at: this.#clock.now() });
+    this.#pending.set(objectKey(object), { object: deepFreeze(object), at: this.#clock.now() });
   }
 
   /** The cached object under `key` (`namespace/name`), or one created here not cached yet. */
   get(key: string): T | undefined {
     const cached = this.#cache.store.get(key);
     const pending = this.#pending.get(key);
-    if (cached || !pending) {
-      if (pending) this.#pending.delete(key);
-      return cached;
-    }
-    if (this.#clock.now() - pending.at < this.#ttlMs) return pending.object;
+    if (!pending) return cached;
+    if (!cached && this.#clock.now() - pending.at < this.#ttlMs) return pending.object;
     this.#pending.delete(key);
-    return undefined;
+    return cached;
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { parseFlags, USAGE, UsageError } from "./src/cli/flags.ts";
-import { setupDatabaseController } from "./src/database/controller.ts";
+import { setupDatabaseController } from "./src/database/mod.ts";
 import {
   DelegatingAuthenticator,
   parseBindAddress,

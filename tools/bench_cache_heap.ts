@@ -11,17 +11,15 @@
 import { parseArgs } from "node:util";
 import { type KubeObject, objectKey } from "../src/runtime/client/mod.ts";
 import { Store, stripManagedFields } from "../src/runtime/cache/mod.ts";
-import {
-  projectDatabase,
-  projectSecret,
-  projectService,
-  projectStatefulSet,
-} from "../src/database/cache_projections.ts";
-import { desiredSecret, generatePassword } from "../src/database/secret.ts";
-import { desiredPodsService, desiredService } from "../src/database/service.ts";
-import { desiredStatefulSet } from "../src/database/statefulset.ts";
-import { desiredStatus } from "../src/database/status.ts";
-import type { Database } from "../src/database/types.ts";
+import { projectDatabase } from "../src/database/api/database_projection.ts";
+import { projectSecret } from "../src/database/credentials/secret_projection.ts";
+import { projectService } from "../src/database/services/service_projection.ts";
+import { projectStatefulSet } from "../src/database/instances/statefulset_projection.ts";
+import { desiredSecret, generatePassword } from "../src/database/credentials/secret.ts";
+import { desiredPodsService, desiredService } from "../src/database/services/service.ts";
+import { desiredStatefulSet } from "../src/database/instances/statefulset.ts";
+import { desiredStatus } from "../src/database/status/status.ts";
+import type { Database } from "../src/database/api/types.ts";
 import { LOAD_SPEC } from "./load/workload.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -10,9 +10,9 @@
 import { parseArgs } from "node:util";
 import { Informer } from "../src/runtime/cache/mod.ts";
 import { CORE, KubeClient, objectPath } from "../src/runtime/client/mod.ts";
-import type { StatefulSet } from "../src/database/statefulset.ts";
-import { type Database, DATABASE_RESOURCE } from "../src/database/types.ts";
-import { statefulSetReady } from "../src/database/status.ts";
+import type { StatefulSet } from "../src/database/instances/statefulset.ts";
+import { type Database, DATABASE_RESOURCE } from "../src/database/api/types.ts";
+import { statefulSetReady } from "../src/database/status/status.ts";
 import { ControlPlane } from "./testenv/mod.ts";
 import { FAST_CONTROL_PLANE } from "./loadtest.ts";
 import {

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { DatabaseMetrics } from "../src/database/metrics.ts";
-import { type Database, PHASES } from "../src/database/types.ts";
+import { DatabaseMetrics } from "../src/database/reconcile/metrics.ts";
+import { type Database, PHASES } from "../src/database/api/types.ts";
 import {
   Logger,
   registerProcessMetrics,

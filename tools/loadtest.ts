@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { collectionPath, KubeClient, loadConnection } from "../src/runtime/client/mod.ts";
-import { DATABASE_RESOURCE } from "../src/database/types.ts";
+import { DATABASE_RESOURCE } from "../src/database/api/types.ts";
 import { ControlPlane, eventually, startOperator } from "./testenv/mod.ts";
 import type { OperatorProcess } from "./testenv/operator.ts";
 import { cpuSeconds, memoryMiB } from "./load/proc_stats.ts";

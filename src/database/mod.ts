@@ -1,50 +1,27 @@
 /**
- * The Database domain: names and types of the `database.example.com/v1` custom resource, the
- * zod mirror of its CRD schema, and a Kubernetes quantity parser.
+ * The Database domain, one room per part of what a Database is made of:
+ *
+ * | room           | owns                                                                 |
+ * |----------------|----------------------------------------------------------------------|
+ * | `api/`         | the resource: types, zod mirror of the CRD, names, labels, quantities |
+ * | `objects/`     | how owned objects are written: ownership, create/apply, changes       |
+ * | `credentials/` | the Secret, its digest, the init script `sync_credentials.sh`         |
+ * | `services/`    | the read-write, read-only and headless Services                       |
+ * | `instances/`   | the StatefulSet, volume growth, pod roles and health                  |
+ * | `status/`      | phase, conditions and the status write                                |
+ * | `reconcile/`   | the reconciler's steps in order, the controller's wiring, metrics     |
+ *
+ * A room imports only rooms above it in this table (`reconcile/` imports all; `status/` reads
+ * what `instances/` observed); `tests/architecture_test.ts` checks it. The rooms the next work
+ * adds are planned in docs/ARCHITECTURE.md.
+ *
+ * This module is the surface `main.ts` and tools use: the API and the controller.
  *
  * @module
  */
-
+export * from "./api/mod.ts";
 export {
-  API_VERSION,
-  type Condition,
-  type Database,
-  DATABASE_RESOURCE,
-  type DatabaseEnvironment,
-  type DatabasePhase,
-  type DatabaseSpec,
-  type DatabaseStatus,
-  type DatabaseStorage,
-  ENVIRONMENTS,
-  FINALIZER,
-  GROUP,
-  type IntOrQuantity,
-  KIND,
-  LIST_KIND,
-  PHASES,
-  PLURAL,
-  type ResourceRequirements,
-  VERSION,
-} from "./types.ts";
-export { checkDatabaseName, MAX_NAME_LENGTH, NAME_PATTERN } from "./database_name.ts";
-export {
-  databaseSpecSchema,
-  DEFAULT_IMAGE,
-  DEFAULT_REPLICAS,
-  DNS_SUBDOMAIN_PATTERN,
-  IDENTIFIER_PATTERN,
-  IMAGE_PATTERN,
-  LARGE_STORAGE_SIZE,
-  MAX_REPLICAS_WITHOUT_LARGE_STORAGE,
-  MAX_RESOURCE_ENTRIES,
-  MIN_STORAGE_SIZE,
-  parseDatabaseSpec,
-  type ParseDatabaseSpecResult,
-  RESERVED_DATABASE_NAMES,
-  RESERVED_USERNAMES,
-  RESOURCE_NAMES,
-  RESOURCE_QUANTITY_PATTERN,
-  RULE_MESSAGES,
-  SIZE_PATTERN,
-} from "./spec.ts";
-export { compareQuantities, isQuantity, parseQuantity, QuantityParseError } from "./quantity.ts";
+  type DatabaseControllerOptions,
+  ENVIRONMENT_INDEX,
+  setupDatabaseController,
+} from "./reconcile/controller.ts";

@@ -1,6 +1,6 @@
 /** Creating Databases in tests, with the course's valid-db spec as the default. */
 import { collectionPath, type KubeClient } from "../../src/runtime/client/mod.ts";
-import { DATABASE_RESOURCE } from "../../src/database/types.ts";
+import { DATABASE_RESOURCE } from "../../src/database/api/types.ts";
 
 /** The course's valid-db spec. */
 export const VALID_SPEC = {

@@ -2,8 +2,8 @@
  * Runs the Database controller inside the test process, with a client whose every request is
  * counted, so tests can prove how many writes a reconcile sends.
  */
-import { setupDatabaseController } from "../../src/database/controller.ts";
-import type { Database } from "../../src/database/types.ts";
+import { setupDatabaseController } from "../../src/database/reconcile/controller.ts";
+import type { Database } from "../../src/database/api/types.ts";
 import { type Controller, Manager } from "../../src/runtime/controller/mod.ts";
 import { KubeClient, type KubeObject } from "../../src/runtime/client/mod.ts";
 import { Logger, RuntimeMetrics } from "../../src/runtime/observability/mod.ts";

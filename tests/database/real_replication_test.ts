@@ -3,7 +3,7 @@
  * read-write and read-only Services, scale down and up, and the primary's pod lost.
  */
 import assert from "node:assert/strict";
-import type { Database } from "../../src/database/types.ts";
+import type { Database } from "../../src/database/api/types.ts";
 import { ControlPlane, eventually, startOperator } from "../../tools/testenv/mod.ts";
 import { mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
 import { createDatabase, VALID_SPEC } from "../_support/databases.ts";

@@ -6,7 +6,7 @@
  * message the status carries) when only a digest does.
  */
 import assert from "node:assert/strict";
-import type { Database } from "../../src/database/types.ts";
+import type { Database } from "../../src/database/api/types.ts";
 import { ControlPlane, ensureImage, eventually, startOperator } from "../../tools/testenv/mod.ts";
 import { mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
 import { createDatabase, VALID_SPEC } from "../_support/databases.ts";

@@ -14,7 +14,7 @@ import {
   objectPath,
   type ResourceType,
 } from "../../src/runtime/client/mod.ts";
-import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
+import { type Database, DATABASE_RESOURCE } from "../../src/database/api/types.ts";
 import type { Lease } from "../../src/runtime/leader_election/mod.ts";
 import { type ControlPlane, eventually } from "../../tools/testenv/mod.ts";
 

@@ -14,7 +14,7 @@ import {
 } from "./rbac_table.ts";
 import { Cluster, type Obj } from "./cluster.ts";
 import { objectPath } from "../../src/runtime/client/mod.ts";
-import { DATABASE_RESOURCE } from "../../src/database/types.ts";
+import { DATABASE_RESOURCE } from "../../src/database/api/types.ts";
 
 const MANIFESTS = new URL("../../manifests/", import.meta.url).pathname;
 const SHIP = new URL("../../tools/ship.ts", import.meta.url).pathname;

@@ -23,12 +23,12 @@ export type Table = Record<string, string[]>;
 
 /** ClusterRole `manager-role`: the Database controller, in every namespace. */
 export const MANAGER_ROLE: Table = {
-  // Informers (src/runtime/cache/watcher.ts): list, then watch. src/database/reconciler.ts
+  // Informers (src/runtime/cache/watcher.ts): list, then watch. src/database/reconcile/reconciler.ts
   // #releaseFinalizer: merge patch that drops the old course finalizer.
   "database.example.com/databases": ["list", "patch", "watch"],
   // reconciler.ts #writeStatus: merge patch of the status subresource.
   "database.example.com/databases/status": ["patch"],
-  // src/database/labels.ts ownerReference sets blockOwnerDeletion; with the
+  // src/database/api/labels.ts ownerReference sets blockOwnerDeletion; with the
   // OwnerReferencesPermissionEnforcement admission plugin that needs update on the owner's
   // finalizers whenever an owned object is created.
   "database.example.com/databases/finalizers": ["update"],
@@ -40,13 +40,13 @@ export const MANAGER_ROLE: Table = {
   // not exist yet; informers list and watch; #removeReadOnlyService deletes `<name>-ro` when
   // replicas go back to 1.
   "/services": ["create", "delete", "get", "list", "patch", "watch"],
-  // src/database/pod_health.ts: the Database's pods, cached to report their failures;
+  // src/database/instances/pod_health.ts: the Database's pods, cached to report their failures;
   // reconciler.ts #labelRoles: merge patch of the role label.
   "/pods": ["list", "patch", "watch"],
   // #ensureStatefulSet: an earlier version's StatefulSet is deleted (orphaning its pods) and
   // made again with its governing Service; GET on a cache miss.
   "apps/statefulsets": ["create", "delete", "get", "list", "patch", "watch"],
-  // src/database/storage.ts growVolumes: list the Database's PVCs, merge patch their size;
+  // src/database/instances/storage.ts growVolumes: list the Database's PVCs, merge patch their size;
   // createMissingClaims: POST the claims of new ordinals at the grown size.
   "/persistentvolumeclaims": ["create", "list", "patch"],
   // storage.ts allowsExpansion: GET one StorageClass.

@@ -6,10 +6,10 @@
 import { Informer, LAST_APPLIED_ANNOTATION } from "../../src/runtime/cache/mod.ts";
 import { ApiError, collectionPath, CORE, type KubeClient } from "../../src/runtime/client/mod.ts";
 import { eventually } from "../testenv/eventually.ts";
-import { type Database, DATABASE_RESOURCE } from "../../src/database/types.ts";
-import { desiredSecret, generatePassword } from "../../src/database/secret.ts";
-import { desiredService } from "../../src/database/service.ts";
-import { desiredStatefulSet } from "../../src/database/statefulset.ts";
+import { type Database, DATABASE_RESOURCE } from "../../src/database/api/types.ts";
+import { desiredSecret, generatePassword } from "../../src/database/credentials/secret.ts";
+import { desiredService } from "../../src/database/services/service.ts";
+import { desiredStatefulSet } from "../../src/database/instances/statefulset.ts";
 
 /** The spec of every load-test Database: the course's valid-db. */
 export const LOAD_SPEC = {

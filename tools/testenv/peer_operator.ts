@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { SYNC_CREDENTIALS_SCRIPT } from "../../src/database/credentials.ts";
+import { SYNC_CREDENTIALS_SCRIPT } from "../../src/database/credentials/sync_credentials.ts";
 import { binaryPath } from "./binaries.ts";
 import { operatorHandle, type OperatorProcess, type OperatorTarget } from "./operator.ts";
 import { ManagedProcess } from "./process.ts";

@@ -18,7 +18,7 @@
 import type { KubeObject } from "../client/mod.ts";
 import { objectKey } from "../client/mod.ts";
 import { type Clock, realClock } from "../time/mod.ts";
-import type { InformerEvent } from "./informer.ts";
+import type { InformerEvent } from "./informer_event.ts";
 import { deepFreeze, type ReadonlyStore } from "./store.ts";
 
 /** The part of an informer {@linkcode CreatedObjects} reads: its store and its events. */
@@ -42,7 +42,7 @@ export interface CreatedObjectsOptions {
  * @example A creation stands in until the cache shows it
  * ```ts
  * import assert from "node:assert/strict";
- * import { CreatedObjects, Store } from "../cache/mod.ts";
+ * import { CreatedObjects, Store } from "./mod.ts";
  *
  * const store = new Store();
  * const cache = { store, subscribe: () => () => {} };

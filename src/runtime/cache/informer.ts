@@ -22,6 +22,7 @@
 import { Backoff, type BackoffOptions, type Clock, realClock, withBackoff } from "../time/mod.ts";
 import { ApiError, type KubeObject, objectKey, type ResourceType } from "../client/mod.ts";
 import type { Logger } from "../observability/mod.ts";
+import type { InformerEvent } from "./informer_event.ts";
 import { type IndexFunc, type ReadonlyStore, Store } from "./store.ts";
 import { applyWatcherEvent, type StoreWriter, storeWriter } from "./reflector.ts";
 import {
@@ -30,16 +31,6 @@ import {
   type WatcherEvent,
   type WatcherOptions,
 } from "./watcher.ts";
-
-/** A change seen by an informer. */
-export interface InformerEvent<T> {
-  type: "added" | "updated" | "deleted";
-  object: T;
-  /** The cached object before an update. */
-  old?: T;
-  /** The event comes from the first list after start. */
-  initial: boolean;
-}
 
 /** Options for {@linkcode Informer}. */
 export interface InformerOptions<T> extends WatcherOptions {

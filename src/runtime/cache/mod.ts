@@ -7,6 +7,7 @@
  */
 export * from "./created_objects.ts";
 export * from "./informer.ts";
+export * from "./informer_event.ts";
 export * from "./informer_metrics.ts";
 export * from "./intern.ts";
 export * from "./prune.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { type KubeObject, objectKey } from "../client/mod.ts";
-import type { InformerEvent } from "./informer.ts";
+import type { InformerEvent } from "./informer_event.ts";
 import { Store } from "./store.ts";
 import type { WatcherEvent } from "./watcher.ts";
 

@@ -29,6 +29,14 @@ import { type Credentials, credentialsFor, type CredentialSource } from "./crede
 import type { Connection } from "./kubeconfig.ts";
 import { HttpTransport, TransportError } from "./http_transport.ts";
 import { checkMaxLineBytes, LineSplitter, WatchLineTooLongError } from "./watch_lines.ts";
+import { ApiError, apiError, retryAfter } from "./api_error.ts";
+import type {
+  KubeClientOptions,
+  Query,
+  RawWatchEvent,
+  RequestInit,
+  RequestObserver,
+} from "./client_options.ts";
 import {
   type Clock,
   delay,
@@ -37,89 +45,6 @@ import {
   TokenBucket,
   WaitExceedsDeadlineError,
 } from "../time/mod.ts";
-
-/** Receives one call per finished request (HTTP status as text, or `<error>`). */
-export type RequestObserver = (method: string, code: string, host: string) => void;
-
-/** Options for {@linkcode KubeClient}. */
-export interface KubeClientOptions {
-  /** Sustained requests per second; `<= 0` turns the limiter off. @default 50 */
-  qps?: number;
-  /** Requests allowed in a burst above `qps`. @default 100 */
-  burst?: number;
-  /** Sent as `User-Agent`, shown in API server audit logs. */
-  userAgent?: string;
-  /** Called once per finished request. */
-  observer?: RequestObserver;
-  /**
-   * Longest a request that is not a watch may take, waits for the rate limiter and retries
-   * included. @default 30_000
-   */
-  timeoutMs?: number;
-  /**
-   * Longest watch event (one line of the stream) accepted, in bytes; a longer one fails the
-   * watch with an `ApiError` of reason `WatchLineTooLong`. @default 64 MiB
-   */
-  maxWatchLineBytes?: number;
-  /** Most retries of one request (client-go's `MaxRetries`); 0 turns retries off. @default 10 */
-  maxRetries?: number;
-  /** Source of time for the rate limiter, retry delays and timeouts. @default realClock */
-  clock?: Clock;
-}
-
-/** Query parameters; `undefined` values are left out. */
-export type Query = Record<string, string | number | boolean | undefined>;
-
-/** Options of one request. */
-export interface RequestInit {
-  query?: Query;
-  body?: unknown;
-  /** Defaults to `application/json` when there is a body. */
-  contentType?: string;
-  signal?: AbortSignal;
-  /** Overrides the client's `timeoutMs` for this request (not for watches). */
-  timeoutMs?: number;
-}
-
-/** A `metav1.Status` returned by the API server with an error. */
-export interface Status {
-  kind?: string;
-  status?: string;
-  message?: string;
-  reason?: string;
-  code?: number;
-  details?: { causes?: { field?: string; message?: string; reason?: string }[] };
-}
-
-/**
- * The API server answered with an error status, or could not be reached (`code` 0; `reason`
- * `NetworkError`, `Timeout`, `CredentialsError`, or `ClientRateLimited` when the client's own
- * rate limiter could not grant the request before its deadline).
- * Retryable when `code` is 0, 429 or 5xx; a conflict (409) is retryable by re-reading.
- */
-export class ApiError extends Error {
-  override name = "ApiError";
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-    readonly status?: Status,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-
-  /** True when the same request may succeed later without any change. */
-  get retryable(): boolean {
-    return this.code === 0 || this.code === 429 || this.code >= 500;
-  }
-}
-
-/** One line of a watch stream. */
-export interface RawWatchEvent {
-  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
-  object: Record<string, unknown>;
-}
 
 /** A connection to one API server, shared by everything in the process. */
 export class KubeClient {
@@ -355,32 +280,4 @@ export class KubeClient {
     this.#observer(method, String(response.status), this.#host);
     return response;
   }
-}
-
-/** The error for a non-2xx answer, from its `metav1.Status` when it has one. */
-async function apiError(method: string, path: string, response: Response): Promise<ApiError> {
-  const text = await response.text().catch(() => "");
-  let status: Status | undefined;
-  try {
-    status = JSON.parse(text) as Status;
-  } catch {
-    status = undefined;
-  }
-  return new ApiError(
-    response.status,
-    status?.reason ?? response.statusText,
-    `${method} ${path}: ${status?.message ?? (text || response.statusText)}`,
-    status,
-  );
-}
-
-/**
- * client-go's `checkWait`: for 429 and 5xx only, `Retry-After` as whole seconds (not a date).
- * @returns The delay in ms, or undefined when the answer is not to be retried.
- */
-function retryAfter(response: Response): number | undefined {
-  if (response.status !== 429 && response.status < 500) return undefined;
-  const header = response.headers.get("retry-after")?.trim();
-  if (!header || !/^[+-]?\d+$/.test(header)) return undefined;
-  return Math.max(Number(header), 0) * 1000;
 }

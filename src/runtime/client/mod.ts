@@ -7,6 +7,8 @@
  */
 export * from "./apply.ts";
 export * from "./kube_client.ts";
+export * from "./api_error.ts";
+export * from "./client_options.ts";
 export * from "./kubeconfig.ts";
 export * from "./managed_fields.ts";
 export * from "./resource.ts";

@@ -1,42 +1,10 @@
 /**
- * Lease-based leader election with client-go's semantics (`tools/leaderelection`), so that of
- * several operator processes exactly one reconciles at a time.
- *
- * - Acquire: every retry period (plus client-go's jitter of 0–120 %), read the Lease; create it
- *   if absent, or take it over when it has no holder or its record has not changed for
- *   `leaseDurationSeconds` ({@linkcode leaseAction}). Expiry is judged on this process's
- *   monotonic clock from the moment it saw the record change, never by comparing timestamps
- *   written by other machines. Every write carries the resourceVersion read, so of two
- *   candidates only one wins (409 for the other).
- * - The term counts from when the winning write was *sent*, not from when its answer came back:
- *   the server may have stored it at any moment in between, and others count from when they see
- *   it, so a slow answer must never make this process believe it holds the lease longer than
- *   they think. An attempt whose answer comes back after the renew deadline does not count.
- * - Renew: every retry period. When no renewal has succeeded within the renew deadline of the
- *   sending of the last successful one, or the Lease names another holder, leadership is lost:
- *   `lost` resolves and `run` returns without touching the Lease again.
- * - Release: when `run`'s signal aborts while leading, the holder is cleared and the duration set
- *   to 1 s (client-go's ReleaseOnCancel), so a follower may take over at once.
- *
- * Beyond client-go, a follower also watches the Lease (when the lock can): each change it sees
- * refreshes its observation, so expiry counts from the leader's last renewal rather than from the
- * follower's last poll, and a release wakes it at once instead of at its next poll.
- *
- * Guarantees: a follower takes over no earlier than `leaseDuration` after it saw the leader's last
- * renewal, which is after that renewal was sent; the leader gives up no later than
- * `renewDeadline` after it sent it. So two leaders never overlap as long as clocks run at the
- * same rate and `leaseDuration - renewDeadline` covers the leader's timer and exit latency.
- * Caveats: the caller must stop writing as soon as `lost` resolves; `run` cannot do that for it.
- * A leader frozen for longer than the lease (SIGSTOP, a stalled VM) may write once on waking
- * before its deadline timer fires: Leases carry no fencing token.
- *
- * All waiting is on the injected {@linkcode Clock}; the Lease is reached through the
- * {@linkcode LeaseLock} interface, so tests run the elector on virtual time against a fake.
+ * The {@linkcode LeaderElector}: one candidate of a Lease-based leader election with
+ * client-go's semantics (`tools/leaderelection`). `mod.ts` states what it does and guarantees.
  *
  * @module
  */
 import { ApiError } from "../client/mod.ts";
-import type { EventRecorder } from "../controller/mod.ts";
 import { type Clock, delay, realClock, timeoutSignal } from "../time/mod.ts";
 import {
   holderRecord,
@@ -46,66 +14,11 @@ import {
   recordKey,
   releasedRecord,
 } from "./lease_lock.ts";
-import type { Logger, RuntimeMetrics } from "../observability/mod.ts";
+import type { Logger } from "../observability/mod.ts";
+import { type LeaderElectorOptions, LeadershipLostError, leaseAction } from "./lease_action.ts";
 
 /** client-go's `JitterFactor`: waits between acquire attempts are 1 to 2.2 retry periods. */
 const JITTER_FACTOR = 1.2;
-
-/** Options for {@linkcode LeaderElector}. Defaults are controller-runtime's. */
-export interface LeaderElectorOptions {
-  /**
-   * The Lease; in production a `KubeLeaseLock`, preferably on a client of its own so a
-   * reconcile burst cannot delay renewals.
-   */
-  lock: LeaseLock;
-  /** Unique per process. @default `${POD_NAME ?? HOSTNAME}_${random UUID}` */
-  identity?: string;
-  /** How long followers wait after the last renewal they saw. Whole seconds in the Lease. @default 15_000 */
-  leaseDurationMs?: number;
-  /** How long the leader keeps retrying a renewal before it gives up. @default 10_000 */
-  renewDeadlineMs?: number;
-  /** Time between attempts to acquire or renew. @default 2_000 */
-  retryPeriodMs?: number;
-  logger: Logger;
-  /** Keeps `leader_election_master_status{name}` at 1 while leading, else 0. */
-  metrics?: RuntimeMetrics;
-  /** Records a "became leader" Event on the Lease. */
-  events?: Pick<EventRecorder, "record">;
-  /** Source of (monotonic) time for every wait and deadline. @default {realClock} */
-  clock?: Clock;
-  /** Source of the retry jitter, in [0, 1). @default {Math.random} */
-  random?: () => number;
-}
-
-/** Leadership was lost while leading. Not retryable: the process should exit and start over. */
-export class LeadershipLostError extends Error {
-  override name = "LeadershipLostError";
-}
-
-/**
- * What a candidate does with the Lease it just read (the decision inside client-go's
- * `tryAcquireOrRenew`): `create` it when there is none, `renew` its own hold, `take` it when it
- * has no holder or the holder's record has not changed for its `leaseDurationSeconds`, else
- * `wait`.
- *
- * @param lease The Lease as read; `undefined` when it does not exist.
- * @param identity This candidate's identity.
- * @param observedAtMs When this candidate first saw the Lease's current record (monotonic).
- * @param nowMs Now, on the same clock.
- */
-export function leaseAction(
-  lease: Lease | undefined,
-  identity: string,
-  observedAtMs: number,
-  nowMs: number,
-): "create" | "renew" | "take" | "wait" {
-  if (!lease) return "create";
-  const holder = lease.spec?.holderIdentity ?? "";
-  if (holder === identity) return "renew";
-  if (holder === "") return "take";
-  const expiresAtMs = observedAtMs + (lease.spec?.leaseDurationSeconds ?? 0) * 1000;
-  return nowMs < expiresAtMs ? "wait" : "take";
-}
 
 /** Runs one candidate of a leader election; see the module documentation. */
 export class LeaderElector {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ControlPlane, eventually, TcpProxy } from "../../../tools/testenv/mod.ts";
-import { Informer, type InformerEvent } from "../../../src/runtime/cache/informer.ts";
+import { Informer } from "../../../src/runtime/cache/informer.ts";
+import { type InformerEvent } from "../../../src/runtime/cache/informer_event.ts";
 import { KubeClient } from "../../../src/runtime/client/kube_client.ts";
 import { Logger } from "../../../src/runtime/observability/logger.ts";
 import {

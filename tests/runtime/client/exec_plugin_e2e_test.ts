@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { ControlPlane, eventually, freePorts, ManagedProcess } from "../../../tools/testenv/mod.ts";
 import { waitUntilReady } from "../../../tools/testenv/operator.ts";
-import { ApiError, KubeClient } from "../../../src/runtime/client/kube_client.ts";
+import { KubeClient } from "../../../src/runtime/client/kube_client.ts";
+import { ApiError } from "../../../src/runtime/client/api_error.ts";
 import { createDatabase } from "../../_support/databases.ts";
 import { createNamespace } from "../../_support/cluster.ts";
 

@@ -4,7 +4,8 @@
  * not.
  */
 import assert from "node:assert/strict";
-import { ApiError, KubeClient } from "../../../src/runtime/client/kube_client.ts";
+import { KubeClient } from "../../../src/runtime/client/kube_client.ts";
+import { ApiError } from "../../../src/runtime/client/api_error.ts";
 import type { Connection } from "../../../src/runtime/client/kubeconfig.ts";
 import { FakeClock } from "../fake_clock.ts";
 import { isPending } from "../helpers.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ApiError, KubeClient } from "../../../src/runtime/client/kube_client.ts";
+import { KubeClient } from "../../../src/runtime/client/kube_client.ts";
+import { ApiError } from "../../../src/runtime/client/api_error.ts";
 import {
   DEFAULT_MAX_WATCH_LINE_BYTES,
   LineSplitter,

@@ -8,7 +8,7 @@ import {
 } from "../../../src/runtime/controller/reconcile.ts";
 import { Logger } from "../../../src/runtime/observability/logger.ts";
 import { RuntimeMetrics } from "../../../src/runtime/observability/metrics.ts";
-import { DATABASE_RESOURCE } from "../../../src/database/types.ts";
+import { DATABASE_RESOURCE } from "../../../src/database/api/types.ts";
 import { FakeClock } from "../fake_clock.ts";
 import { runFor, runUntil, settle } from "../virtual_time.ts";
 import { FakeApi } from "./fake_api.ts";

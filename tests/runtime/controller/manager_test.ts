@@ -9,8 +9,8 @@ import { CacheSyncTimeoutError, Manager } from "../../../src/runtime/controller/
 import type { Request } from "../../../src/runtime/controller/reconcile.ts";
 import { LeaderElector } from "../../../src/runtime/leader_election/leader_election.ts";
 import { Logger } from "../../../src/runtime/observability/logger.ts";
-import { setupDatabaseController } from "../../../src/database/controller.ts";
-import { type Database, DATABASE_RESOURCE } from "../../../src/database/types.ts";
+import { setupDatabaseController } from "../../../src/database/reconcile/controller.ts";
+import { type Database, DATABASE_RESOURCE } from "../../../src/database/api/types.ts";
 import { FakeClock } from "../fake_clock.ts";
 import { isPending } from "../helpers.ts";
 import { runFor, runUntil, settle } from "../virtual_time.ts";

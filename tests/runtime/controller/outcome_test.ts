@@ -7,7 +7,7 @@ import {
 import { ownerIs } from "../../../src/runtime/controller/controller.ts";
 import { CORE } from "../../../src/runtime/client/mod.ts";
 import { LOW_PRIORITY } from "../../../src/runtime/queue/mod.ts";
-import { DATABASE_RESOURCE } from "../../../src/database/types.ts";
+import { DATABASE_RESOURCE } from "../../../src/database/api/types.ts";
 
 Deno.test("reconcileOutcome(): each way a reconcile ends, its queue move and metric label", () => {
   const p = LOW_PRIORITY;

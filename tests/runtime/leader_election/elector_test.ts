@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
+import { LeaderElector } from "../../../src/runtime/leader_election/leader_election.ts";
 import {
-  LeaderElector,
   type LeaderElectorOptions,
   leaseAction,
-} from "../../../src/runtime/leader_election/leader_election.ts";
+} from "../../../src/runtime/leader_election/lease_action.ts";
 import type { Lease } from "../../../src/runtime/leader_election/lease_lock.ts";
 import { Logger } from "../../../src/runtime/observability/logger.ts";
 import { FakeClock } from "../fake_clock.ts";

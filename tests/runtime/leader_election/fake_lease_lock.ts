@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ApiError } from "../../../src/runtime/client/kube_client.ts";
+import { ApiError } from "../../../src/runtime/client/api_error.ts";
 import type {
   Lease,
   LeaseLock,

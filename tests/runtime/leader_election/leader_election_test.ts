@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { KubeClient } from "../../../src/runtime/client/kube_client.ts";
-import {
-  LeaderElector,
-  LeadershipLostError,
-} from "../../../src/runtime/leader_election/leader_election.ts";
+import { LeaderElector } from "../../../src/runtime/leader_election/leader_election.ts";
+import { LeadershipLostError } from "../../../src/runtime/leader_election/lease_action.ts";
 import { KubeLeaseLock } from "../../../src/runtime/leader_election/lease_lock.ts";
 import { Logger } from "../../../src/runtime/observability/logger.ts";
 import { RuntimeMetrics } from "../../../src/runtime/observability/metrics.ts";

@@ -1,0 +1,49 @@
+/**
+ * The names of what a Database is made of, in one place, so every room (and every script
+ * written for the course) agrees on them: `<name>-credentials`, `<name>`, `<name>-ro`,
+ * `<name>-pods`, the pods `<name>-<ordinal>`, and the port.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const db = { metadata: { name: "orders", namespace: "shop" }, spec: {} } as never;
+ * assert.equal(secretName(db), "orders-credentials");
+ * assert.equal(serviceHost(db), "orders.shop.svc");
+ * assert.equal(podsServiceName(db), "orders-pods");
+ * ```
+ *
+ * @module
+ */
+import type { Database } from "./types.ts";
+
+/** PostgreSQL's port. */
+export const POSTGRES_PORT = 5432;
+
+/** `<name>-credentials`, as in the course. */
+export function secretName(db: Database): string {
+  return `${db.metadata.name}-credentials`;
+}
+
+/**
+ * `<name>.<namespace>.svc`: resolvable from any pod through its search path and independent of
+ * the cluster's DNS domain, which is `cluster.local` only by default.
+ */
+export function serviceHost(db: Database): string {
+  return `${db.metadata.name}.${db.metadata.namespace}.svc`;
+}
+
+/** `<name>-ro`, the read-only Service. */
+export function readOnlyServiceName(db: Database): string {
+  return `${db.metadata.name}-ro`;
+}
+
+/** `<name>-pods`, the StatefulSet's governing Service. */
+export function podsServiceName(db: Database): string {
+  return `${db.metadata.name}-pods`;
+}
+
+/** The primary's pod name. */
+export function primaryPod(db: Database): string {
+  return `${db.metadata.name}-0`;
+}

@@ -1,0 +1,68 @@
+/**
+ * The Services in front of a Database's pods:
+ *
+ * - `<name>`: read-write, the primary only (ordinal 0, by the label the StatefulSet controller
+ *   puts on every pod); `<name>.<ns>.svc` is the endpoint the status and the Secret report.
+ * - `<name>-ro`: read-only, the standbys that are ready (streaming), by the role label the
+ *   operator keeps on each pod; only while `replicas` exceeds 1.
+ * - `<name>-pods`: the StatefulSet's headless governing Service, so each pod has a stable name
+ *   (`<name>-<ordinal>.<name>-pods.<ns>.svc`), published before it is ready so a standby being
+ *   built can reach the primary.
+ *
+ * @module
+ */
+import type { KubeObject } from "../../runtime/client/mod.ts";
+import {
+  type Database,
+  ownedMetadata,
+  podsServiceName,
+  POSTGRES_PORT,
+  primaryPod,
+  readOnlyServiceName,
+  ROLE_LABEL,
+  selectorLabels,
+} from "../api/mod.ts";
+
+/** A core/v1 Service. */
+export interface Service extends KubeObject {
+  spec?: Record<string, unknown>;
+}
+
+/** The label the StatefulSet controller sets on each pod. */
+const POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
+
+const PORTS = [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", protocol: "TCP" }];
+
+/** The read-write Service `<name>`, in front of the primary. */
+export function desiredService(db: Database): Service {
+  return clusterIpService(db, db.metadata.name!, { [POD_NAME_LABEL]: primaryPod(db) });
+}
+
+/** The read-only Service `<name>-ro`, in front of the ready standbys. */
+export function desiredReadOnlyService(db: Database): Service {
+  return clusterIpService(db, readOnlyServiceName(db), { [ROLE_LABEL]: "replica" });
+}
+
+function clusterIpService(db: Database, name: string, select: Record<string, string>): Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: ownedMetadata(db, name),
+    spec: { type: "ClusterIP", selector: { ...selectorLabels(db), ...select }, ports: PORTS },
+  };
+}
+
+/** The headless governing Service `<name>-pods`. */
+export function desiredPodsService(db: Database): Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: ownedMetadata(db, podsServiceName(db)),
+    spec: {
+      clusterIP: "None",
+      publishNotReadyAddresses: true,
+      selector: selectorLabels(db),
+      ports: PORTS,
+    },
+  };
+}

@@ -15,7 +15,6 @@
  */
 import { CORE, objectPath } from "../../runtime/client/mod.ts";
 import type { CreatedObjects, Informer } from "../../runtime/cache/mod.ts";
-import type { Logger } from "../../runtime/observability/mod.ts";
 import {
   compareQuantities,
   type Database,
@@ -30,10 +29,16 @@ import {
   createOnly,
   ensureApplied,
   foreignObjectMessage,
+  type StepContext,
   type WriteContext,
 } from "../objects/mod.ts";
-import { DATABASE_POD_INDEX, type Pod, type PodProblem, podProblem } from "./pod_health.ts";
-import { streamingStandbys } from "./pod_health.ts";
+import {
+  DATABASE_POD_INDEX,
+  type Pod,
+  type PodProblem,
+  podProblem,
+  streamingStandbys,
+} from "./pod_health.ts";
 import { labelRoles } from "./pod_roles.ts";
 import { desiredStatefulSet, type StatefulSet, volumeClaimTemplate } from "./statefulset.ts";
 import { projectStatefulSet } from "./statefulset_projection.ts";
@@ -62,7 +67,7 @@ export interface InstanceCaches {
 
 /** Makes or updates the StatefulSet of `db`, whose pods run with `credentials`. */
 export async function ensureStatefulSet(
-  ctx: WriteContext & { log: Logger },
+  ctx: StepContext,
   caches: InstanceCaches,
   db: Database,
   spec: DatabaseSpec,

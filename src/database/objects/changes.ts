@@ -10,7 +10,7 @@
  * const changes = new Changes();
  * changes.created("StatefulSet", "orders");
  * changes.created("Secret", "orders-credentials");
- * assert.deepEqual(changes.names("created"), "Secret orders-credentials, StatefulSet orders");
+ * assert.equal(changes.names("created"), "Secret orders-credentials, StatefulSet orders");
  * ```
  *
  * @module

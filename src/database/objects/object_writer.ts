@@ -30,6 +30,7 @@ import {
   withAppliedHash,
 } from "../../runtime/client/mod.ts";
 import type { CreatedObjects } from "../../runtime/cache/mod.ts";
+import type { Logger } from "../../runtime/observability/mod.ts";
 import { FIELD_MANAGER, GROUP, sameQuantity } from "../api/mod.ts";
 import type { Changes } from "./changes.ts";
 
@@ -42,6 +43,11 @@ export interface WriteContext {
   /** Where created and updated objects are noted, for the reconcile's Events. */
   changes: Changes;
   signal?: AbortSignal | undefined;
+}
+
+/** What a reconcile step gets: the write context and the reconcile's logger. */
+export interface StepContext extends WriteContext {
+  log: Logger;
 }
 
 /**

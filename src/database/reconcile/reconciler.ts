@@ -50,7 +50,7 @@ import {
   type Pod,
   type StatefulSet,
 } from "../instances/mod.ts";
-import { allSettledOrThrow, Changes, type WriteContext } from "../objects/mod.ts";
+import { allSettledOrThrow, Changes, type StepContext } from "../objects/mod.ts";
 import { ensureServices, type Service } from "../services/mod.ts";
 import { type Observation, writeStatus } from "../status/mod.ts";
 import { releaseFinalizer } from "./finalizer.ts";
@@ -75,9 +75,6 @@ export interface DatabaseReconcilerOptions {
    */
   degradedRetryMs?: number;
 }
-
-/** A write step's context in one reconcile. */
-type StepContext = WriteContext & { log: Logger };
 
 /** The Database reconciler; `reconcile` is handed to a controller. */
 export class DatabaseReconciler {

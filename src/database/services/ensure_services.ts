@@ -8,7 +8,6 @@
  */
 import { ApiError, CORE, objectPath } from "../../runtime/client/mod.ts";
 import type { CreatedObjects } from "../../runtime/cache/mod.ts";
-import type { Logger } from "../../runtime/observability/mod.ts";
 import type { Database, DatabaseSpec } from "../api/mod.ts";
 import {
   allSettledOrThrow,
@@ -16,6 +15,7 @@ import {
   createOnly,
   ensureApplied,
   foreignObjectMessage,
+  type StepContext,
   type WriteContext,
 } from "../objects/mod.ts";
 import {
@@ -32,7 +32,7 @@ import { projectService } from "./service_projection.ts";
  * @returns The `ResourceExists` messages for names someone else holds, if any.
  */
 export async function ensureServices(
-  ctx: WriteContext & { log: Logger },
+  ctx: StepContext,
   services: CreatedObjects<Service>,
   db: Database,
   spec: DatabaseSpec,
@@ -67,7 +67,7 @@ async function ensureService(
 
 /** Deletes a Service the Database no longer needs, if it is there and the Database's. */
 async function removeService(
-  ctx: WriteContext & { log: Logger },
+  ctx: StepContext,
   services: CreatedObjects<Service>,
   db: Database,
   name: string,

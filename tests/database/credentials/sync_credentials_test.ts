@@ -15,25 +15,28 @@ function postgresBin(): string {
   return `/usr/lib/postgresql/${majors[0]}/bin`;
 }
 
-/** Runs the embedded script as `postgres` with `env`; returns its exit code and output. */
-async function runScript(env: Record<string, string>) {
+/** Runs `args` as the `postgres` user with `env` (only `env`, when `clearEnv`). */
+async function asPostgres(args: string[], env: Record<string, string> = {}, clearEnv = false) {
   const out = await new Deno.Command("runuser", {
     args: [
       "-u",
       "postgres",
       "--",
       "env",
-      "-i",
+      ...(clearEnv ? ["-i"] : []),
       ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      "bash",
-      "-c",
-      SYNC_CREDENTIALS_SCRIPT,
+      ...args,
     ],
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+/** Runs the embedded script as the init container does: as `postgres`, with only `env`. */
+function runScript(env: Record<string, string>) {
+  return asPostgres(["bash", "-c", SYNC_CREDENTIALS_SCRIPT], env, true);
 }
 
 /** A temporary folder the `postgres` user owns; removed by `using`. */
@@ -57,19 +60,6 @@ async function queryWithPassword(
   sql: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const port = String(20000 + Math.floor(Math.random() * 20000));
-  const pg = (args: string[], env: Record<string, string> = {}) =>
-    new Deno.Command("runuser", {
-      args: [
-        "-u",
-        "postgres",
-        "--",
-        "env",
-        ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-        ...args,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
   // initdb trusts loopback (as in the image's pods, whose clients come over the pod's address):
   // put a password rule first, so the login below proves the password.
   const hba = `${dataDir}/pg_hba.conf`;
@@ -80,7 +70,7 @@ async function queryWithPassword(
   const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dataDir}`;
   // The server writes to a log file, not to our pipes, which would stay open while it runs.
   const log = `${dataDir}/server.log`;
-  const started = await pg([
+  const started = await asPostgres([
     `${bin}/pg_ctl`,
     "-D",
     dataDir,
@@ -91,16 +81,15 @@ async function queryWithPassword(
     "-w",
     "start",
   ]);
-  assert.ok(started.success, new TextDecoder().decode(started.stderr));
+  assert.equal(started.code, 0, started.stderr);
   try {
-    const out = await pg(
+    const out = await asPostgres(
       [`${bin}/psql`, "-h", "127.0.0.1", "-p", port, "-U", user, "-d", "app", "-XtAc", sql],
       { PGPASSWORD: password },
     );
-    const text = (b: Uint8Array) => new TextDecoder().decode(b);
-    return { code: out.code, stdout: text(out.stdout).trim(), stderr: text(out.stderr) };
+    return { ...out, stdout: out.stdout.trim() };
   } finally {
-    await pg([`${bin}/pg_ctl`, "-D", dataDir, "-m", "fast", "-w", "stop"]);
+    await asPostgres([`${bin}/pg_ctl`, "-D", dataDir, "-m", "fast", "-w", "stop"]);
   }
 }
 
@@ -161,9 +150,7 @@ Deno.test("sync_credentials.sh refuses a data directory of another major version
   assert.equal(empty.code, 0, empty.stderr);
   assert.match(empty.stdout, /No data directory yet/);
   await runScript({ ...env, REPLICATION_PASSWORD: "r" });
-  await new Deno.Command("runuser", {
-    args: ["-u", "postgres", "--", "sh", "-c", `echo 9 > ${env.PGDATA}/PG_VERSION`],
-  }).output();
+  await asPostgres(["sh", "-c", `echo 9 > ${env.PGDATA}/PG_VERSION`]);
   const refused = await runScript(env);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /initialised by PostgreSQL 9 and this image runs PostgreSQL \d+/);

@@ -5,7 +5,7 @@
  * @module
  */
 import { parseFlags, USAGE, UsageError } from "./src/cli/flags.ts";
-import { setupDatabaseController } from "./src/database/mod.ts";
+import { checkDatabaseCrd, setupDatabaseController } from "./src/database/mod.ts";
 import {
   DelegatingAuthenticator,
   parseBindAddress,
@@ -187,6 +187,8 @@ async function main(args: string[]): Promise<number> {
       }, stop.signal),
     );
   }
+  // A missing CRD is said at once (the watches would only retry until the sync timeout).
+  void checkDatabaseCrd(client, logger);
   let code = 0;
   try {
     // Returns after controllers have stopped and the lease (if held) has been handed over.

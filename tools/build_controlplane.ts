@@ -1,8 +1,9 @@
 /**
  * `deno task controlplane`: builds every binary the harness starts that is not cached yet (etcd,
  * kube-apiserver, kubectl, kube-controller-manager, kube-scheduler, KWOK; for the real node the
- * kubelet, kube-proxy, CoreDNS, crictl and the pause program; Helm and promtool for the
- * packaging tests; the controller-runtime peer of `deno task bench:peer`) and, where this machine can run a real node, its images (pause, postgres:17,
+ * kubelet, kube-proxy, CoreDNS, crictl and the pause program; versitygw for the object store;
+ * Helm and promtool for the packaging tests; the controller-runtime peer of
+ * `deno task bench:peer`) and, where this machine can run a real node, its images (pause, postgres:17,
  * postgres:15, the operator), and prints where they are. CI runs it first so the build shows as
  * its own step.
  *

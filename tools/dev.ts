@@ -1,19 +1,28 @@
 /**
- * `deno task dev [--real-node] [operator flags]`: the one-command demo. Starts the local
- * `cluster` control plane, applies the samples, and runs the operator (as `deno task start`
- * does) until Ctrl-C, so the sample Databases become Ready: on a KWOK node, or with
- * `--real-node` as real PostgreSQL pods you can `kubectl exec` into and log in to.
+ * `deno task dev [--real-nodes N] [--object-store] [operator flags]`: the one-command demo.
+ * Starts the local `cluster` control plane, applies the samples, and runs the operator (as
+ * `deno task start` does) until Ctrl-C, so the sample Databases become Ready: on a KWOK node,
+ * or with `--real-nodes N` (`--real-node` is 1) as real PostgreSQL pods on N real nodes you can
+ * `kubectl exec` into, log in to and break with `deno task node`.
  *
  * @module
  */
+import { parseClusterArgs } from "./cluster_args.ts";
+import { printObjectStore } from "./cluster.ts";
 import { ControlPlane, startOperator } from "./testenv/mod.ts";
 
 if (import.meta.main) {
-  const realNode = Deno.args.includes("--real-node");
-  const operatorArgs = Deno.args.filter((arg) => arg !== "--real-node");
+  let flags;
+  try {
+    flags = parseClusterArgs(Deno.args);
+  } catch (error) {
+    console.error(`deno task dev: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
   const plane = await ControlPlane.start({
     mode: "cluster",
-    realNode,
+    realNodes: flags.realNodes,
+    objectStore: flags.objectStore,
     images: ["postgres:17", "postgres:15", "operator"],
   });
   console.log(`KUBECONFIG=${plane.kubeconfigPath}`);
@@ -24,15 +33,17 @@ if (import.meta.main) {
   ]);
   if (applied.code !== 0) throw new Error(`Applying the samples failed: ${applied.stderr}`);
   console.log(applied.stdout.trim());
-  const operator = await startOperator(plane, operatorArgs, "operator", true);
+  if (flags.objectStore) printObjectStore(plane);
+  const operator = await startOperator(plane, flags.rest, "operator", true);
   await operator.ready();
   console.log("Operator running. In another shell:");
   console.log(`  kubectl --kubeconfig ${plane.kubeconfigPath} get databases -w`);
-  if (realNode) {
+  if (flags.realNodes > 0) {
     console.log(
       `  kubectl --kubeconfig ${plane.kubeconfigPath} exec -it valid-db-0 -- ` +
         "psql -U admin mydb",
     );
+    console.log(`  KUBECONFIG=${plane.kubeconfigPath} deno task node list`);
   }
   console.log("Press Ctrl-C to stop everything.");
   operator.process.status.then((status) => {

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { collectionPath, KubeClient, loadConnection } from "../src/runtime/client/mod.ts";
 import { DATABASE_RESOURCE } from "../src/database/api/types.ts";
 import { ControlPlane, eventually, startOperator } from "./testenv/mod.ts";
@@ -14,25 +13,11 @@ import type { OperatorProcess } from "./testenv/operator.ts";
 import { cpuSeconds, memoryMiB } from "./load/proc_stats.ts";
 import { scrape, sumBy } from "./load/prometheus.ts";
 import { createAndAwaitReady, deleteNamespace, percentile, round } from "./load/workload.ts";
+import { LOADTEST_USAGE, type LoadtestOptions, parseLoadtestArgs } from "./load/loadtest_args.ts";
+
+export type { LoadtestOptions };
 
 /** Options of one load test. */
-export interface LoadtestOptions {
-  count: number;
-  namespace: string;
-  concurrency: number;
-  keep: boolean;
-  kubeconfig?: string;
-  /** Flags passed to the operator (`--max-concurrent-reconciles`, `--kube-api-qps`, …). */
-  operatorArgs: string[];
-  steadySeconds: number;
-  restart: boolean;
-  timeoutSeconds: number;
-  /**
-   * Give the Databases environments in turn (production, staging, development) and report
-   * create→Ready latency for production and for the rest. @default false
-   */
-  mixEnvironments?: boolean;
-}
 
 const MIX = ["production", "staging", "development"];
 
@@ -237,41 +222,19 @@ function byEnvironment(
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    strict: true,
-    options: {
-      "count": { type: "string", default: "50" },
-      "namespace": { type: "string" },
-      "concurrency": { type: "string", default: "50" },
-      "keep": { type: "boolean", default: false },
-      "kubeconfig": { type: "string" },
-      "max-concurrent-reconciles": { type: "string" },
-      "kube-api-qps": { type: "string" },
-      "kube-api-burst": { type: "string" },
-      "steady-seconds": { type: "string", default: "60" },
-      "no-restart": { type: "boolean", default: false },
-      "timeout": { type: "string", default: "900" },
-      "json": { type: "string" },
-      "mix-environments": { type: "boolean", default: false },
-    },
-  });
-  const passThrough = ["max-concurrent-reconciles", "kube-api-qps", "kube-api-burst"]
-    .filter((f) => values[f as keyof typeof values] !== undefined)
-    .map((f) => `--${f}=${values[f as keyof typeof values]}`);
-  const result = await runLoadtest({
-    count: Number(values.count),
-    namespace: values.namespace ?? `loadtest-${Date.now().toString(36)}`,
-    concurrency: Number(values.concurrency),
-    keep: values.keep!,
-    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
-    operatorArgs: passThrough,
-    steadySeconds: Number(values["steady-seconds"]),
-    restart: !values["no-restart"],
-    timeoutSeconds: Number(values.timeout),
-    mixEnvironments: values["mix-environments"]!,
-  });
+  let options: LoadtestOptions | "help";
+  try {
+    options = parseLoadtestArgs(Deno.args);
+  } catch (error) {
+    console.error(`deno task loadtest: ${(error as Error).message}\n${LOADTEST_USAGE}`);
+    Deno.exit(2);
+  }
+  if (options === "help") {
+    console.log(LOADTEST_USAGE);
+    Deno.exit(0);
+  }
+  const result = await runLoadtest(options);
   const { readySeconds: _series, ...report } = result;
   console.log(JSON.stringify(report, null, 2));
-  if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(report, null, 2));
+  if (options.json) await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2));
 }

@@ -107,6 +107,8 @@ Logging (controller-runtime's zap flags):
  * @throws {UsageError} for unknown flags or invalid values.
  */
 export function parseFlags(argv: string[]): Flags {
+  // `deno task start -- --kubeconfig …`: Deno 2.9 passes the `--` through to the program.
+  if (argv[0] === "--") argv = argv.slice(1);
   // Go's boolean flags also take "--name=true|false"; node's parseArgs does not.
   const explicit = new Map<string, boolean>();
   const args = argv.filter((arg) => {

@@ -25,3 +25,4 @@ export {
   ENVIRONMENT_INDEX,
   setupDatabaseController,
 } from "./reconcile/controller.ts";
+export { checkDatabaseCrd, DATABASE_CRD } from "./reconcile/crd_installed.ts";

@@ -62,10 +62,12 @@ export interface PsqlOptions {
   uri?: string;
   /** The client pod's image. @default "postgres:17" */
   image?: string;
+  /** The node the client runs on. @default NODE_NAME, the first real node */
+  node?: string;
 }
 
 /**
- * Runs `sql` with `psql` in a client pod on the real node, connecting with the Secret's `uri`
+ * Runs `sql` with `psql` in a client pod on a real node, connecting with the Secret's `uri`
  * (through the Service's DNS name), and returns what psql printed (unaligned, tuples only).
  * @throws {Error} with psql's output when it fails.
  */
@@ -74,11 +76,47 @@ export async function psql(
   sql: string,
   options: PsqlOptions,
 ): Promise<string> {
-  const ns = options.namespace ?? "default";
-  const name = `psql-${crypto.randomUUID().slice(0, 8)}`;
   const uri = options.uri === undefined
     ? { valueFrom: { secretKeyRef: { name: options.secret, key: "uri" } } }
     : { value: options.uri };
+  const run = await runPod(plane, {
+    name: "psql",
+    namespace: options.namespace,
+    node: options.node,
+    container: {
+      image: options.image ?? "postgres:17",
+      command: ["psql", "$(URI)", "-v", "ON_ERROR_STOP=1", "-X", "-tA", "-c", sql],
+      env: [{ name: "URI", ...uri }],
+    },
+  });
+  if (!run.succeeded) throw new Error(`psql failed: ${run.logs}`);
+  return run.logs.trim();
+}
+
+/** Options for {@linkcode runPod}. */
+export interface RunPodOptions {
+  /** The pod's name prefix; a random suffix is added. */
+  name: string;
+  /** @default "default" */
+  namespace?: string | undefined;
+  /** The node it runs on (KWOK nodes may sit next to real ones). @default NODE_NAME */
+  node?: string | undefined;
+  /** The container (`name` is set): image, command, env, volumeMounts… */
+  container: Record<string, unknown>;
+  /** The pod's volumes. */
+  volumes?: unknown[];
+}
+
+/**
+ * Runs one container to completion in a pod on a real node, and deletes the pod.
+ * @returns whether it succeeded, and what it printed (stdout and stderr, as `kubectl logs`).
+ */
+export async function runPod(
+  plane: ControlPlane,
+  options: RunPodOptions,
+): Promise<{ succeeded: boolean; logs: string }> {
+  const ns = options.namespace ?? "default";
+  const name = `${options.name}-${crypto.randomUUID().slice(0, 8)}`;
   const pod = {
     apiVersion: "v1",
     kind: "Pod",
@@ -86,14 +124,9 @@ export async function psql(
     spec: {
       restartPolicy: "Never",
       enableServiceLinks: false,
-      // KWOK nodes may sit next to the real one; a client has to really run.
-      nodeSelector: { "kubernetes.io/hostname": NODE_NAME },
-      containers: [{
-        name: "psql",
-        image: options.image ?? "postgres:17",
-        command: ["psql", "$(URI)", "-v", "ON_ERROR_STOP=1", "-X", "-tA", "-c", sql],
-        env: [{ name: "URI", ...uri }],
-      }],
+      nodeSelector: { "kubernetes.io/hostname": options.node ?? NODE_NAME },
+      containers: [{ name: options.name, ...options.container }],
+      ...(options.volumes ? { volumes: options.volumes } : {}),
     },
   };
   await plane.client.request("POST", `/api/v1/namespaces/${ns}/pods`, { body: pod });
@@ -108,12 +141,11 @@ export async function psql(
         phase = live.status?.phase ?? "";
         return phase === "Succeeded" || phase === "Failed";
       },
-      `client pod ${name} finished`,
+      `pod ${name} finished`,
       { timeoutMs: 120_000, intervalMs: 250 },
     );
     const logs = await plane.kubectl(["logs", "-n", ns, name]);
-    if (phase !== "Succeeded") throw new Error(`psql failed: ${logs.stdout}${logs.stderr}`);
-    return logs.stdout.trim();
+    return { succeeded: phase === "Succeeded", logs: logs.stdout + logs.stderr };
   } finally {
     await plane.kubectl(["delete", "pod", "-n", ns, name, "--wait=false", "--grace-period=0"]);
   }

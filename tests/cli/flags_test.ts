@@ -109,3 +109,11 @@ Deno.test("parseFlags() takes --zap-encoder, --zap-stacktrace-level and --zap-ti
     assert.throws(() => parseFlags([...args]), pattern);
   }
 });
+
+Deno.test("parseFlags() takes the `--` that `deno task start -- …` passes through", () => {
+  const f = parseFlags(["--", "--kubeconfig", "/tmp/kc", "--leader-elect"]);
+  assert.equal(f.kubeconfig, "/tmp/kc");
+  assert.equal(f.leaderElect, true);
+  // Only a leading one: a `--` later is still refused with the usual message.
+  assert.throws(() => parseFlags(["--leader-elect", "--", "x"]), UsageError);
+});

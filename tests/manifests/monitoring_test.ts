@@ -115,7 +115,7 @@ Deno.test("The alerts and the dashboard read only metrics the operator exports",
       "rest_client_requests_total",
       "informer_last_event_timestamp_seconds",
       "leader_election_master_status",
-      "database_resources_total",
+      "database_resources",
       "database_reconcile_duration_seconds_bucket",
     ]
   ) assert.ok(all.includes(metric), metric);

@@ -25,6 +25,7 @@ export type BinaryName =
   | "pause"
   | "helm"
   | "promtool"
+  | "versitygw"
   | "postgres-operator-peer";
 
 const MODULES_DIR = new URL("../controlplane/", import.meta.url).pathname;
@@ -51,6 +52,8 @@ const SOURCES: Record<BinaryName, { module: string; pkg: string }> = {
   "pause": { module: "pause", pkg: "." },
   "helm": { module: "helm", pkg: "helm.sh/helm/v3/cmd/helm" },
   "promtool": { module: "promtool", pkg: "github.com/prometheus/prometheus/cmd/promtool" },
+  // The S3 object store of `--object-store` (Apache-2.0; POSIX gateway).
+  "versitygw": { module: "versitygw", pkg: "github.com/versity/versitygw/cmd/versitygw" },
   // The controller-runtime operator that `deno task bench:peer` compares ours with.
   "postgres-operator-peer": { module: "peer", pkg: "." },
 };
@@ -68,6 +71,7 @@ const PINNED: Record<string, string> = {
   metricsserver: "sigs.k8s.io/metrics-server",
   helm: "helm.sh/helm/v3",
   promtool: "github.com/prometheus/prometheus",
+  versitygw: "github.com/versity/versitygw",
 };
 
 /** The version a folder of `tools/controlplane/` pins, read from its go.mod (one source). */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { LOCAL_PATH_PROVISIONER } from "./node/local_volumes.ts";
 
 /** kube-controller-manager's client limits and StatefulSet workers (its defaults 20/30/5). */
 export interface ControllerManagerOptions {
@@ -110,15 +111,21 @@ export function fakeNode(name: string): Record<string, unknown> {
   };
 }
 
-/** The default StorageClass `standard` (kind's name), served by the host-path provisioner. */
-export const STANDARD_STORAGE_CLASS = {
-  apiVersion: "storage.k8s.io/v1",
-  kind: "StorageClass",
-  metadata: {
-    name: "standard",
-    annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
-  },
-  provisioner: "kubernetes.io/host-path",
-  reclaimPolicy: "Delete",
-  volumeBindingMode: "WaitForFirstConsumer",
-};
+/**
+ * The default StorageClass `standard` (kind's name): with real nodes, served by their
+ * node-local provisioner (`node/local_volumes.ts`, volumes bound to a node as kind's
+ * local-path makes them); otherwise by kube-controller-manager's host-path provisioner.
+ */
+export function standardStorageClass(realNodes: boolean): Record<string, unknown> {
+  return {
+    apiVersion: "storage.k8s.io/v1",
+    kind: "StorageClass",
+    metadata: {
+      name: "standard",
+      annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+    },
+    provisioner: realNodes ? LOCAL_PATH_PROVISIONER : "kubernetes.io/host-path",
+    reclaimPolicy: "Delete",
+    volumeBindingMode: "WaitForFirstConsumer",
+  };
+}

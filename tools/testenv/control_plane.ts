@@ -12,51 +12,39 @@
  * @module
  */
 import { type Connection, KubeClient } from "../../src/runtime/client/mod.ts";
-import { binaryPath, kwokModuleDir } from "./binaries.ts";
-import {
-  controllerManagerArgs,
-  type ControllerManagerOptions,
-  fakeNode,
-  kwokArgs,
-  schedulerArgs,
-  STANDARD_STORAGE_CLASS,
-} from "./cluster_components.ts";
-import type { ImageName } from "./images/images.ts";
+import { binaryPath } from "./binaries.ts";
+import { type ClusterModeOptions, realNodeCount, startClusterMode } from "./cluster_mode.ts";
+import { apiServerArgs } from "./api_server_args.ts";
 import {
   assertRealNodeSupported,
-  createNodeNetwork,
+  CLUSTER_NETWORK,
+  createClusterNetwork,
   lockRealNode,
-  NODE_NAME,
-  NODE_NETWORK,
-  RealNode,
+  type NodeNetwork,
+  RealCluster,
+  removeClusterNetwork,
   removeHostPathVolumes,
-  removeNodeNetwork,
 } from "./node/mod.ts";
-import { type ClusterPki, kubeconfigYaml, writeClusterPki, writeServingPair } from "./pki.ts";
+import { type ObjectStore, startObjectStore } from "./object_store.ts";
+import { kubeconfigYaml, writeClusterPki } from "./pki.ts";
+import { type RunResult, sh } from "./command.ts";
+import { compactEtcd } from "./etcd.ts";
 import { ManagedProcess, onInterrupt } from "./process.ts";
 import { fetchOk, freePorts, waitFor } from "./waiting.ts";
 
 /** Options for {@linkcode ControlPlane.start}. */
-export interface ControlPlaneOptions {
+export interface ControlPlaneOptions extends ClusterModeOptions {
   /** @default "apiserver" */
   mode?: "apiserver" | "cluster";
   /**
-   * In `cluster` mode, run a real node (kubelet, containerd, kube-proxy, CoreDNS): needs root
-   * and the Debian packages `.ci/run` installs. @default false
+   * With real nodes, also run the S3 object store (`object_store.ts`): bucket `backups`,
+   * Secret `default/object-store`. @default false
    */
-  realNode?: boolean;
-  /** Images the real node gets besides the pause image. @default ["postgres:17"] */
-  images?: ImageName[];
+  objectStore?: boolean;
   /** Install the Database CRD and wait until it is Established. @default true */
   installCRDs?: boolean;
   /** Extra kube-apiserver flags. */
   apiServerArgs?: string[];
-  /** kube-controller-manager client QPS, burst and StatefulSet workers (its defaults 20/30/5). */
-  controllerManager?: ControllerManagerOptions;
-  /** kube-scheduler client QPS and burst (its defaults 50/100). */
-  scheduler?: { qps?: number; burst?: number };
-  /** Number of KWOK fake Nodes in `cluster` mode. @default 1, or 0 with a real node */
-  nodes?: number;
 }
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -69,8 +57,9 @@ export class ControlPlane implements AsyncDisposable {
   #apiServerArgs: string[] = [];
   #client?: KubeClient;
   #etcdUrl = "";
-  #realNode?: RealNode;
-  /** The machine's real-node lock, held from before the node's network exists until after. */
+  #realCluster?: RealCluster;
+  #objectStore?: ObjectStore;
+  /** The machine's real-node lock, held from before the nodes' network exists until after. */
   #realNodeLock?: Deno.FsFile;
   #forgetInterrupt = () => {};
   #stopped?: Promise<void>;
@@ -95,13 +84,17 @@ export class ControlPlane implements AsyncDisposable {
    */
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const mode = options.mode ?? "apiserver";
-    const realNode = mode === "cluster" && (options.realNode ?? false);
+    const realNodes = mode === "cluster" ? realNodeCount(options) : 0;
+    const realNode = realNodes > 0;
     if (realNode) assertRealNodeSupported();
+    if (options.objectStore && !realNode) {
+      throw new Error("The object store runs with real nodes (realNodes ≥ 1, cluster mode)");
+    }
     const dir = await Deno.makeTempDir({ prefix: "postgres-operator-testenv-" });
-    // A real node's pods reach the API server on the host end of the node's veth.
-    const host = realNode ? NODE_NETWORK.hostIp : "127.0.0.1";
+    // Real nodes' pods reach the API server on the host's address on the nodes' bridge.
+    const host = realNode ? CLUSTER_NETWORK.hostIp : "127.0.0.1";
     const [etcdPort, peerPort, securePort = 0] = await freePorts(3);
-    const pki = await writeClusterPki(dir, ["127.0.0.1", NODE_NETWORK.hostIp]);
+    const pki = await writeClusterPki(dir, ["127.0.0.1", CLUSTER_NETWORK.hostIp]);
     const server = `https://${host}:${securePort}`;
     const connection: Connection = {
       server,
@@ -115,10 +108,11 @@ export class ControlPlane implements AsyncDisposable {
     await Deno.writeTextFile(kubeconfigPath, kubeconfigYaml(connection));
     const plane = new ControlPlane(dir, mode, server, connection, kubeconfigPath);
     plane.#forgetInterrupt = onInterrupt(() => plane.stop());
+    let networks: NodeNetwork[] = [];
     try {
       if (realNode) {
         plane.#realNodeLock = await lockRealNode();
-        await createNodeNetwork();
+        networks = await createClusterNetwork(realNodes);
       }
       const etcdUrl = plane.#etcdUrl = `http://127.0.0.1:${etcdPort}`;
       const peerUrl = `http://127.0.0.1:${peerPort}`;
@@ -139,7 +133,28 @@ export class ControlPlane implements AsyncDisposable {
       // CRDs first: the garbage collector discovers resource types at start, and would
       // otherwise see the Database type only at its next 30-second rediscovery.
       if (options.installCRDs ?? true) await plane.installCRDs();
-      if (mode === "cluster") await plane.#startClusterComponents(options, pki, realNode);
+      if (mode === "cluster") {
+        plane.#realCluster = await startClusterMode({
+          dir,
+          kubeconfig: kubeconfigPath,
+          client: plane.client,
+          pki,
+          networks,
+          options,
+          spawn: (name, command, args) => plane.#spawn(name, command, args),
+        });
+        await plane.#mustKubectl([
+          "wait",
+          "--for=condition=Ready",
+          "--timeout=60s",
+          "node",
+          "--all",
+        ]);
+        plane.#assertRunning();
+      }
+      if (options.objectStore) {
+        plane.#objectStore = await startObjectStore(plane.client, dir, pki);
+      }
       return plane;
     } catch (error) {
       await plane.stop();
@@ -157,28 +172,55 @@ export class ControlPlane implements AsyncDisposable {
 
   /** Whether this cluster has a real node. */
   get hasRealNode(): boolean {
-    return this.#realNode !== undefined;
+    return this.#realCluster !== undefined;
+  }
+
+  /** The real nodes' names (`real-node`, `real-node-2`, …), in order. */
+  get realNodes(): string[] {
+    return this.#realCluster?.names ?? [];
+  }
+
+  /** The object store, when started with `objectStore: true`. */
+  get objectStore(): ObjectStore {
+    if (!this.#objectStore) throw new Error("This cluster was started without objectStore");
+    return this.#objectStore;
+  }
+
+  /**
+   * `deno task node fail NODE`: every process of the node is killed at once and its link goes
+   * down; its disk stays. Resolves with the line the task prints.
+   * @throws {NodeRequestError} for an unknown node.
+   */
+  failNode(name: string): Promise<string> {
+    return this.#nodes().fail(name);
+  }
+
+  /** `deno task node partition NODE`: the node's link is cut, its processes keep running. */
+  partitionNode(name: string): Promise<string> {
+    return this.#nodes().partition(name);
+  }
+
+  /** `deno task node restore NODE`: the link comes back, and a failed node's processes. */
+  restoreNode(name: string): Promise<string> {
+    return this.#nodes().restore(name);
+  }
+
+  /** `deno task node list`: each node's name, state, readiness and pods, in one line. */
+  listNodes(): Promise<string> {
+    return this.#nodes().list();
+  }
+
+  /** The PIDs of one real node's processes (its daemons and its pods'), as the host sees them. */
+  nodePids(name: string): Promise<number[]> {
+    return this.#nodes().node(name).pids();
   }
 
   /** Runs the built kubectl against this control plane. */
-  async kubectl(
-    args: string[],
-    stdin?: string,
-  ): Promise<{ code: number; stdout: string; stderr: string }> {
-    const child = new Deno.Command(await binaryPath("kubectl"), {
-      args: [`--kubeconfig=${this.kubeconfigPath}`, ...args],
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    if (stdin !== undefined) {
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(stdin));
-      await writer.close();
-    }
-    const out = await child.output();
-    const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-    return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+  async kubectl(args: string[], stdin?: string): Promise<RunResult> {
+    return await sh(await binaryPath("kubectl"), [`--kubeconfig=${this.kubeconfigPath}`, ...args], {
+      allowFailure: true,
+      ...(stdin === undefined ? {} : { stdin }),
+    });
   }
 
   /** Server-side applies the CRDs from `manifests/crd/bases` and waits until Established. */
@@ -203,17 +245,8 @@ export class ControlPlane implements AsyncDisposable {
    * Compacts etcd's history up to its current revision, so that watches and lists from any
    * older resourceVersion are answered with 410 Gone (when they reach etcd).
    */
-  async compactEtcd(): Promise<void> {
-    const call = async (api: string, body: unknown) => {
-      const response = await fetch(`${this.#etcdUrl}/v3/kv/${api}`, {
-        method: "POST",
-        body: JSON.stringify(body),
-      });
-      if (!response.ok) throw new Error(`etcd ${api}: ${await response.text()}`);
-      return await response.json();
-    };
-    const { header } = await call("range", { key: btoa("compact-probe") });
-    await call("compaction", { revision: header.revision, physical: true });
+  compactEtcd(): Promise<void> {
+    return compactEtcd(this.#etcdUrl);
   }
 
   /** The PID of one control-plane process, such as `kube-apiserver`. */
@@ -221,9 +254,9 @@ export class ControlPlane implements AsyncDisposable {
     return this.#processes.find((p) => p.name === name)?.pid;
   }
 
-  /** The PIDs of every process still running, the real node's included. */
+  /** The PIDs of the control plane's processes (the real nodes': {@linkcode nodePids}). */
   get pids(): number[] {
-    return [...this.#processes.map((p) => p.pid), ...(this.#realNode?.pids ?? [])];
+    return [...this.#processes.map((p) => p.pid), ...(this.#realCluster?.addonPids ?? [])];
   }
 
   /**
@@ -233,18 +266,16 @@ export class ControlPlane implements AsyncDisposable {
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
       this.#forgetInterrupt();
-      await this.#realNode?.stop();
+      await this.#objectStore?.stop();
+      await this.#realCluster?.stop();
       if (this.mode === "cluster") {
         const apiServerUp = this.#apiServer !== undefined && !this.#apiServer.exited;
-        await removeHostPathVolumes(
-          apiServerUp ? this.client : undefined,
-          this.#realNode?.volumePaths,
-        );
+        await removeHostPathVolumes(apiServerUp ? this.client : undefined);
       }
       this.#client?.close();
       await this.#stopProcesses();
       if (this.#realNodeLock) {
-        await removeNodeNetwork();
+        await removeClusterNetwork();
         this.#realNodeLock.close();
       }
       await Deno.remove(this.dir, { recursive: true }).catch(() => {});
@@ -286,61 +317,9 @@ export class ControlPlane implements AsyncDisposable {
     }
   }
 
-  async #startClusterComponents(
-    options: ControlPlaneOptions,
-    pki: ClusterPki,
-    realNode: boolean,
-  ): Promise<void> {
-    const kubeconfig = this.kubeconfigPath;
-    this.#spawn(
-      "kube-controller-manager",
-      await binaryPath("kube-controller-manager"),
-      controllerManagerArgs(kubeconfig, pki.caFile, realNode, options.controllerManager),
-    );
-    this.#spawn(
-      "kube-scheduler",
-      await binaryPath("kube-scheduler"),
-      schedulerArgs(kubeconfig, options.scheduler?.qps, options.scheduler?.burst),
-    );
-    const fakeNodes = options.nodes ?? (realNode ? 0 : 1);
-    if (fakeNodes > 0) {
-      this.#spawn("kwok", await binaryPath("kwok"), kwokArgs(kubeconfig, await kwokModuleDir()));
-      for (let i = 0; i < fakeNodes; i++) {
-        await this.client.request("POST", "/api/v1/nodes", { body: fakeNode(`kwok-node-${i}`) });
-      }
-    }
-    await this.client.request("POST", "/apis/storage.k8s.io/v1/storageclasses", {
-      body: STANDARD_STORAGE_CLASS,
-    });
-    if (realNode) {
-      const serving = await writeServingPair(this.dir, "kubelet", pki.ca, {
-        commonName: `system:node:${NODE_NAME}`,
-        ipAddresses: [NODE_NETWORK.nodeIp],
-        dnsNames: [NODE_NAME],
-      });
-      const metricsServing = await writeServingPair(this.dir, "metrics-server", pki.ca, {
-        commonName: "metrics-server",
-        ipAddresses: [NODE_NETWORK.nodeIp],
-        dnsNames: ["metrics-server.kube-system.svc"],
-      });
-      this.#realNode = await RealNode.start({
-        dir: this.dir,
-        kubeconfig,
-        caFile: pki.caFile,
-        ...serving,
-        client: this.client,
-        images: options.images ?? ["postgres:17"],
-        metricsServer: { ...metricsServing, caPem: pki.ca.certPem },
-      });
-    }
-    await this.#mustKubectl([
-      "wait",
-      "--for=condition=Ready",
-      "--timeout=60s",
-      "node",
-      "--all",
-    ]);
-    this.#assertRunning();
+  #nodes(): RealCluster {
+    if (!this.#realCluster) throw new Error("This cluster has no real nodes");
+    return this.#realCluster;
   }
 
   /** Fails with the log of any control-plane process that has already exited. */
@@ -360,51 +339,4 @@ export class ControlPlane implements AsyncDisposable {
     for (const process of [...this.#processes].reverse()) await process.stop();
     this.#processes.length = 0;
   }
-}
-
-function apiServerArgs(
-  dir: string,
-  pki: ClusterPki,
-  etcdUrl: string,
-  host: string,
-  securePort: number,
-  realNode: boolean,
-): string[] {
-  return [
-    `--etcd-servers=${etcdUrl}`,
-    `--secure-port=${securePort}`,
-    `--bind-address=${host}`,
-    `--advertise-address=${host}`,
-    `--cert-dir=${dir}`,
-    `--tls-cert-file=${pki.apiServerCert}`,
-    `--tls-private-key-file=${pki.apiServerKey}`,
-    `--client-ca-file=${pki.caFile}`,
-    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-    `--service-account-key-file=${pki.serviceAccountPublicKey}`,
-    `--service-account-signing-key-file=${pki.serviceAccountPrivateKey}`,
-    "--service-cluster-ip-range=10.96.0.0/16",
-    "--authorization-mode=RBAC",
-    "--allow-privileged=true",
-    "--profiling=false",
-    ...(realNode
-      ? [
-        // Pods get their ServiceAccount's token; logs, exec and port-forward reach the kubelet
-        // by the Node's address, over TLS both ways.
-        `--kubelet-client-certificate=${pki.adminCert}`,
-        `--kubelet-client-key=${pki.adminKey}`,
-        `--kubelet-certificate-authority=${pki.caFile}`,
-        "--kubelet-preferred-address-types=InternalIP",
-        // The aggregation layer, for metrics-server: the API server proxies as
-        // `front-proxy-client` and routes to the APIService's endpoint, not its ClusterIP.
-        `--requestheader-client-ca-file=${pki.caFile}`,
-        "--requestheader-allowed-names=front-proxy-client",
-        "--requestheader-username-headers=X-Remote-User",
-        "--requestheader-group-headers=X-Remote-Group",
-        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
-        `--proxy-client-cert-file=${pki.frontProxyCert}`,
-        `--proxy-client-key-file=${pki.frontProxyKey}`,
-        "--enable-aggregator-routing=true",
-      ]
-      : ["--disable-admission-plugins=ServiceAccount"]),
-  ];
 }

@@ -4,7 +4,7 @@
  * - `database_reconcile_total{result}` and `database_reconcile_duration_seconds{result}`, with
  *   `result` one of `success`, `error` (the reconcile threw) or `requeue` (it asked to be run
  *   again, now or after a delay).
- * - `database_resources_total{phase}` and `database_info{name,namespace,image,phase}`, computed
+ * - `database_resources{phase}` and `database_info{name,namespace,image,phase}`, computed
  *   from the informer cache at scrape time, so they are exact at every scrape and a deleted
  *   Database, or one whose image or phase changed, leaves no stale series behind. A Database
  *   the operator has not given a status yet counts as `Pending`, the course's first phase.
@@ -44,7 +44,7 @@ export class DatabaseMetrics {
     // Zero series from the start, so rate() sees the first error as an increase.
     for (const result of RECONCILE_RESULTS) this.#reconciles.inc({ result }, 0);
     new client.Gauge({
-      name: "database_resources_total",
+      name: "database_resources",
       help: "Number of Database resources by phase",
       labelNames: ["phase"] as const,
       registers,

@@ -12,3 +12,4 @@ export * from "./controller.ts";
 export * from "./finalizer.ts";
 export * from "./priority.ts";
 export * from "./metrics.ts";
+export * from "./crd_installed.ts";

@@ -170,7 +170,7 @@ Deno.test("the API server enforces the Database CRD: names, samples, defaults an
     });
 
     await t.step(
-      "kubectl get db prints the Phase, Ready, Replicas, Environment and Age columns",
+      "kubectl get db prints the Phase, Ready, Reason, Replicas, Environment and Age columns",
       async () => {
         const ns = await createNamespace(client, "columns");
         const spec = {
@@ -183,7 +183,19 @@ Deno.test("the API server enforces the Database CRD: names, samples, defaults an
         assert.equal((await create(client, ns, "shown", spec)).accepted, true);
         // Through the status subresource, as the operator writes it.
         await client.request("PATCH", objectPath(DATABASE_RESOURCE, ns, "shown", "status"), {
-          body: { status: { phase: "Ready", ready: true } },
+          body: {
+            status: {
+              phase: "Creating",
+              ready: false,
+              conditions: [{
+                type: "Ready",
+                status: "False",
+                reason: "Unschedulable",
+                message: "0/1 nodes are available: 1 Insufficient cpu.",
+                lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+              }],
+            },
+          },
           contentType: "application/merge-patch+json",
         });
         const out = await plane.kubectl(["get", "db", "-n", ns]);
@@ -191,9 +203,24 @@ Deno.test("the API server enforces the Database CRD: names, samples, defaults an
         const [header, row, ...rest] = out.stdout.trim().split("\n").map((line) =>
           line.split(/\s+/)
         );
-        assert.deepEqual(header, ["NAME", "PHASE", "READY", "REPLICAS", "ENVIRONMENT", "AGE"]);
-        assert.deepEqual(row?.slice(0, 5), ["shown", "Ready", "true", "2", "staging"]);
-        assert.match(row?.[5] ?? "", /^\d+s$/, "an age in seconds");
+        assert.deepEqual(header, [
+          "NAME",
+          "PHASE",
+          "READY",
+          "REASON",
+          "REPLICAS",
+          "ENVIRONMENT",
+          "AGE",
+        ]);
+        assert.deepEqual(row?.slice(0, 6), [
+          "shown",
+          "Creating",
+          "false",
+          "Unschedulable",
+          "2",
+          "staging",
+        ]);
+        assert.match(row?.[6] ?? "", /^\d+s$/, "an age in seconds");
         assert.deepEqual(rest, []);
       },
     );

@@ -95,12 +95,13 @@ Deno.test("the CRD serves and stores only v1, with a status subresource", () => 
   assert.deepEqual(version.subresources, { status: {} });
 });
 
-Deno.test("the CRD prints Phase, Ready, Replicas, Environment and Age columns", () => {
+Deno.test("the CRD prints Phase, Ready, Reason, Replicas, Environment and Age columns", () => {
   assert.deepEqual(
     version.additionalPrinterColumns.map((c: Yaml) => [c.name, c.type, c.jsonPath]),
     [
       ["Phase", "string", ".status.phase"],
       ["Ready", "boolean", ".status.ready"],
+      ["Reason", "string", '.status.conditions[?(@.type=="Ready")].reason'],
       ["Replicas", "integer", ".spec.replicas"],
       ["Environment", "string", ".spec.environment"],
       ["Age", "date", ".metadata.creationTimestamp"],

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import client from "prom-client";
-import { ControlPlane, eventually, startOperator } from "../../../tools/testenv/mod.ts";
+import { binaryPath, ControlPlane, eventually, startOperator } from "../../../tools/testenv/mod.ts";
 import { DatabaseMetrics } from "../../../src/database/reconcile/metrics.ts";
 import {
   type Database,
@@ -38,9 +38,9 @@ Deno.test("DatabaseMetrics reads the cache at scrape time and leaves no stale se
   store.upsert(database("a", "postgres:17", "Ready"));
   store.upsert(database("b", "postgres:17"));
   let text = await registry.metrics();
-  assert.equal(total(text, "database_resources_total", { phase: "Ready" }), 1);
-  assert.equal(total(text, "database_resources_total", { phase: "Pending" }), 1, "no status yet");
-  assert.equal(total(text, "database_resources_total", { phase: "Failed" }), 0);
+  assert.equal(total(text, "database_resources", { phase: "Ready" }), 1);
+  assert.equal(total(text, "database_resources", { phase: "Pending" }), 1, "no status yet");
+  assert.equal(total(text, "database_resources", { phase: "Failed" }), 0);
   assert.equal(samples(text, "database_info").length, 2);
 
   store.upsert(database("a", "postgres:16", "Failed"));
@@ -49,9 +49,9 @@ Deno.test("DatabaseMetrics reads the cache at scrape time and leaves no stale se
   assert.deepEqual(samples(text, "database_info").map((s) => s.labels), [
     { name: "a", namespace: "team", image: "postgres:16", phase: "Failed" },
   ]);
-  assert.equal(total(text, "database_resources_total", { phase: "Ready" }), 0);
-  assert.equal(total(text, "database_resources_total", { phase: "Failed" }), 1);
-  assert.equal(total(text, "database_resources_total"), 1);
+  assert.equal(total(text, "database_resources", { phase: "Ready" }), 0);
+  assert.equal(total(text, "database_resources", { phase: "Failed" }), 1);
+  assert.equal(total(text, "database_resources"), 1);
 });
 
 Deno.test("DatabaseMetrics.instrument() counts success, requeue and error", async () => {
@@ -143,7 +143,7 @@ Deno.test("The operator's metrics endpoint, with real tokens and RBAC", async (t
     const reader = await token("reader", true);
     const page = async () => (await scrape(metricsUrl, http, reader)).body;
 
-    await t.step("3 Databases appear in database_resources_total and database_info", async () => {
+    await t.step("3 Databases appear in database_resources and database_info", async () => {
       for (const name of ["alpha", "beta", "gamma"]) {
         await createDatabase(admin, ns, name, {
           image: "postgres:17",
@@ -163,14 +163,14 @@ Deno.test("The operator's metrics endpoint, with real tokens and RBAC", async (t
             phases.size === 3 && ![...phases.values()].includes("") && info.length === 3 &&
             info.every((s) => s.labels.phase === phases.get(s.labels.name!)) &&
             [...new Set(phases.values())].every((phase) =>
-              total(text, "database_resources_total", { phase }) ===
+              total(text, "database_resources", { phase }) ===
                 [...phases.values()].filter((p) => p === phase).length
             );
         },
         "metrics match the Databases' phases",
         { describe: () => text.slice(0, 4000) },
       );
-      assert.equal(total(text, "database_resources_total"), 3);
+      assert.equal(total(text, "database_resources"), 3);
       for (const s of samples(text, "database_info", { namespace: ns })) {
         assert.equal(s.labels.image, "postgres:17");
         assert.equal(s.value, 1);
@@ -205,7 +205,23 @@ Deno.test("The operator's metrics endpoint, with real tokens and RBAC", async (t
         "alpha on postgres:17.6, beta gone",
         { describe: () => text.slice(0, 4000) },
       );
-      assert.equal(total(text, "database_resources_total"), 2);
+      assert.equal(total(text, "database_resources"), 2);
+    });
+
+    await t.step("promtool check metrics finds nothing to fix in a real scrape", async () => {
+      const child = new Deno.Command(await binaryPath("promtool"), {
+        args: ["check", "metrics"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(await page()));
+      await writer.close();
+      const out = await child.output();
+      const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, said);
+      assert.equal(said.trim(), "");
     });
 
     await t.step("process and informer metrics carry real values", async () => {

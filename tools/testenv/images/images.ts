@@ -89,7 +89,8 @@ const RECIPES: Record<ImageName, Recipe> = {
 };
 
 function postgres(major: number, suite: string): Recipe {
-  const packages = [`postgresql-${major}`, "tzdata", "ca-certificates"];
+  // curl: the object-store checks from a pod (SigV4 signing, the cluster CA) run with it.
+  const packages = [`postgresql-${major}`, "tzdata", "ca-certificates", "curl"];
   return {
     names: [`docker.io/library/postgres:${major}`],
     config: {
@@ -146,7 +147,19 @@ function postgres(major: number, suite: string): Recipe {
  * The OCI layout folder of an image, building it first if no cached one matches its inputs.
  * @throws {Error} when a build step fails; the error names the step and holds its output.
  */
-export async function ensureImage(name: ImageName): Promise<string> {
+export function ensureImage(name: ImageName): Promise<string> {
+  // One build per image and process: nodes started in parallel ask for the same images.
+  let pending = inFlight.get(name);
+  if (!pending) {
+    pending = buildImage(name).finally(() => inFlight.delete(name));
+    inFlight.set(name, pending);
+  }
+  return pending;
+}
+
+const inFlight = new Map<ImageName, Promise<string>>();
+
+async function buildImage(name: ImageName): Promise<string> {
   const recipe = RECIPES[name];
   const key = createHash("sha256")
     .update(JSON.stringify([RECIPE_VERSION, recipe.names, recipe.config, await recipe.inputs()]))
@@ -163,7 +176,12 @@ export async function ensureImage(name: ImageName): Promise<string> {
     await recipe.buildLayer(`${work}/layer.tar`, `${work}/root`);
     await writeOciLayout(partial, `${work}/layer.tar`, recipe.config, recipe.names);
     // Rename last, so a concurrent or interrupted run never sees half an image.
-    await Deno.rename(partial, dir);
+    try {
+      await Deno.rename(partial, dir);
+    } catch (error) {
+      // Another process finished the same image first: its copy is as good as ours.
+      if (!(await exists(`${dir}/index.json`))) throw error;
+    }
     // Older builds of the same image (the operator's changes with every source edit).
     for (const entry of Deno.readDirSync(`${cacheRoot()}/images`)) {
       if (entry.name.startsWith(`${slug}-`) && entry.name !== `${slug}-${key}`) {

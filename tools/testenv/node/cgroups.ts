@@ -1,13 +1,16 @@
 /**
- * The real node's cgroups: the kubelet puts every pod under {@linkcode CGROUP_ROOT} in each
- * cgroup v1 hierarchy; the harness creates that root before the kubelet starts and removes it,
- * killing anything still inside, after the node stops.
+ * The real nodes' cgroups: each node's kubelet puts every pod under the node's root
+ * ({@linkcode cgroupRoot}) in each cgroup v1 hierarchy; the harness creates that root before
+ * the kubelet starts and removes it, killing anything still inside, after the node stops.
  *
  * @module
  */
+import type { NodeNetwork } from "./node_network.ts";
 
-/** The kubelet's `cgroupRoot`. */
-export const CGROUP_ROOT = "/pgop-node";
+/** The kubelet's `cgroupRoot` of a node: `/pgop-node` for the first, as its namespace. */
+export function cgroupRoot(node: Pick<NodeNetwork, "netns">): string {
+  return `/${node.netns}`;
+}
 
 /** The mount points of the cgroup hierarchies (v1 controllers and the unified one). */
 export function cgroupMounts(): string[] {
@@ -21,9 +24,9 @@ export function cgroupMounts(): string[] {
 }
 
 /** Creates the root in every hierarchy (the cpuset one needs its CPUs and memory nodes set). */
-export async function createCgroupRoot(): Promise<void> {
+export async function createCgroupRoot(root: string): Promise<void> {
   for (const mount of cgroupMounts()) {
-    const dir = `${mount}${CGROUP_ROOT}`;
+    const dir = `${mount}${root}`;
     await Deno.mkdir(dir, { recursive: true });
     for (const file of ["cpuset.cpus", "cpuset.mems"]) {
       const parent = await Deno.readTextFile(`${mount}/${file}`).catch(() => null);
@@ -33,8 +36,31 @@ export async function createCgroupRoot(): Promise<void> {
 }
 
 /** Kills every process left under the root and removes it from every hierarchy. */
-export async function removeCgroupRoot(): Promise<void> {
-  for (const mount of cgroupMounts()) await removeTree(`${mount}${CGROUP_ROOT}`);
+export async function removeCgroupRoot(root: string): Promise<void> {
+  for (const mount of cgroupMounts()) await removeTree(`${mount}${root}`);
+}
+
+/** Every PID in the root or below it, in any hierarchy (the node's pods' processes). */
+export function pidsInCgroup(root: string): Set<number> {
+  const pids = new Set<number>();
+  const walk = (dir: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch {
+      return;
+    }
+    for (const entry of entries) if (entry.isDirectory) walk(`${dir}/${entry.name}`);
+    try {
+      for (const pid of Deno.readTextFileSync(`${dir}/cgroup.procs`).split("\n")) {
+        if (pid) pids.add(Number(pid));
+      }
+    } catch {
+      // Gone meanwhile.
+    }
+  };
+  for (const mount of cgroupMounts()) walk(`${mount}${root}`);
+  return pids;
 }
 
 async function removeTree(dir: string): Promise<void> {

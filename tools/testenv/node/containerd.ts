@@ -1,5 +1,5 @@
 /**
- * The real node's container runtime: containerd (Debian's, with runc) in the node's network
+ * A real node's container runtime: containerd (Debian's, with runc) in the node's network
  * namespace, with every path of its own under the cluster's folder, the CNI bridge of
  * `node_network.ts`, and the images imported from `tools/testenv/images` (no registry).
  *
@@ -10,7 +10,7 @@ import { ensureImage, type ImageName, PAUSE_IMAGE } from "../images/images.ts";
 import { ManagedProcess } from "../process.ts";
 import { waitFor } from "../waiting.ts";
 import { sh } from "../command.ts";
-import { inNodeNetwork, NODE_NETWORK } from "./node_network.ts";
+import { inNodeNetwork, type NodeNetwork } from "./node_network.ts";
 
 /** Where one containerd keeps its state, under `dir`. */
 export function containerdPaths(dir: string) {
@@ -25,14 +25,17 @@ export function containerdPaths(dir: string) {
   };
 }
 
-/** Writes the configuration, starts containerd and waits until it answers. */
-export async function startContainerd(dir: string): Promise<ManagedProcess> {
+/** Writes the configuration, starts `node`'s containerd and waits until it answers. */
+export async function startContainerd(dir: string, node: NodeNetwork): Promise<ManagedProcess> {
   const paths = containerdPaths(dir);
   await Deno.mkdir(paths.cniConfDir, { recursive: true });
   await Deno.mkdir(paths.root.slice(0, paths.root.lastIndexOf("/")), { recursive: true });
-  await Deno.writeTextFile(`${paths.cniConfDir}/10-pgop.conflist`, cniConfig(paths.cniDataDir));
+  await Deno.writeTextFile(
+    `${paths.cniConfDir}/10-pgop.conflist`,
+    cniConfig(node, paths.cniDataDir),
+  );
   await Deno.writeTextFile(paths.config, containerdConfig(paths));
-  const [command, args] = inNodeNetwork("containerd", ["--config", paths.config]);
+  const [command, args] = inNodeNetwork(node, "containerd", ["--config", paths.config]);
   const process = ManagedProcess.start({ name: "containerd", command, args, logDir: dir });
   await waitFor("containerd", () => ctr(dir, ["version"], true), 30_000, process);
   return process;
@@ -165,7 +168,7 @@ disabled_plugins = [
 }
 
 /** A bridge on the pod subnet; no masquerading (nothing leaves the node's namespace). */
-function cniConfig(ipamDataDir: string): string {
+function cniConfig(node: NodeNetwork, ipamDataDir: string): string {
   return JSON.stringify(
     {
       cniVersion: "1.0.0",
@@ -173,13 +176,13 @@ function cniConfig(ipamDataDir: string): string {
       plugins: [
         {
           type: "bridge",
-          bridge: NODE_NETWORK.bridge,
+          bridge: node.bridge,
           isGateway: true,
           ipMasq: false,
           hairpinMode: true,
           ipam: {
             type: "host-local",
-            ranges: [[{ subnet: NODE_NETWORK.podSubnet, gateway: NODE_NETWORK.podGateway }]],
+            ranges: [[{ subnet: node.podSubnet, gateway: node.podGateway }]],
             routes: [{ dst: "0.0.0.0/0" }],
             dataDir: ipamDataDir,
           },

@@ -1,6 +1,7 @@
 /**
- * The cluster's DNS: CoreDNS with its `kubernetes` plugin, on the node's address (the kubelet's
- * `clusterDNS`). It answers `cluster.local` and reverse lookups of the cluster's addresses and
+ * The cluster's DNS: CoreDNS with its `kubernetes` plugin, once per cluster, on the host's
+ * bridge address beside the API server (every kubelet's `clusterDNS`), so that it outlives any
+ * node's failure as kind's control-plane node's CoreDNS does. It answers `cluster.local` and reverse lookups of the cluster's addresses and
  * forwards nothing upstream: other names fail.
  *
  * @module
@@ -8,7 +9,7 @@
 import { binaryPath } from "../binaries.ts";
 import { ManagedProcess } from "../process.ts";
 import { waitFor } from "../waiting.ts";
-import { inNodeNetwork, NODE_NETWORK } from "./node_network.ts";
+import { CLUSTER_NETWORK } from "./node_network.ts";
 
 /** Starts CoreDNS and waits until it resolves `kubernetes.default.svc.cluster.local`. */
 export async function startCoreDns(dir: string, kubeconfig: string): Promise<ManagedProcess> {
@@ -16,7 +17,7 @@ export async function startCoreDns(dir: string, kubeconfig: string): Promise<Man
   await Deno.writeTextFile(
     corefile,
     `.:53 {
-    bind ${NODE_NETWORK.nodeIp}
+    bind ${CLUSTER_NETWORK.hostIp}
     errors
     kubernetes cluster.local in-addr.arpa ip6.arpa {
         kubeconfig ${kubeconfig}
@@ -26,8 +27,12 @@ export async function startCoreDns(dir: string, kubeconfig: string): Promise<Man
 }
 `,
   );
-  const [command, args] = inNodeNetwork(await binaryPath("coredns"), ["-conf", corefile]);
-  const process = ManagedProcess.start({ name: "coredns", command, args, logDir: dir });
+  const process = ManagedProcess.start({
+    name: "coredns",
+    command: await binaryPath("coredns"),
+    args: ["-conf", corefile],
+    logDir: dir,
+  });
   const answers = async () =>
     (await resolveInCluster("kubernetes.default.svc.cluster.local").catch(() => [])).length > 0;
   await waitFor("CoreDNS", answers, 60_000, process);
@@ -36,5 +41,5 @@ export async function startCoreDns(dir: string, kubeconfig: string): Promise<Man
 
 /** Resolves an A record with the cluster's DNS, as a pod would. */
 export function resolveInCluster(name: string): Promise<string[]> {
-  return Deno.resolveDns(name, "A", { nameServer: { ipAddr: NODE_NETWORK.nodeIp, port: 53 } });
+  return Deno.resolveDns(name, "A", { nameServer: { ipAddr: CLUSTER_NETWORK.hostIp, port: 53 } });
 }

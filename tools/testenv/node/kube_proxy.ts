@@ -1,5 +1,5 @@
 /**
- * The real node's kube-proxy, in iptables mode inside the node's network namespace, so that
+ * A real node's kube-proxy, in iptables mode inside the node's network namespace, so that
  * ClusterIP Services route to pods (and `kubernetes.default` to the API server). It leaves the
  * host's global conntrack settings alone.
  *
@@ -7,11 +7,14 @@
  */
 import { binaryPath } from "../binaries.ts";
 import { ManagedProcess } from "../process.ts";
-import { NODE_NAME } from "./kubelet.ts";
-import { inNodeNetwork, NODE_NETWORK } from "./node_network.ts";
+import { CLUSTER_NETWORK, inNodeNetwork, type NodeNetwork } from "./node_network.ts";
 
-/** Writes the configuration and starts kube-proxy. */
-export async function startKubeProxy(dir: string, kubeconfig: string): Promise<ManagedProcess> {
+/** Writes the configuration and starts kube-proxy for `node`, logging into `dir`. */
+export async function startKubeProxy(
+  dir: string,
+  kubeconfig: string,
+  node: NodeNetwork,
+): Promise<ManagedProcess> {
   const config = `${dir}/kube-proxy.json`;
   await Deno.writeTextFile(
     config,
@@ -20,9 +23,9 @@ export async function startKubeProxy(dir: string, kubeconfig: string): Promise<M
       kind: "KubeProxyConfiguration",
       clientConnection: { kubeconfig },
       mode: "iptables",
-      clusterCIDR: NODE_NETWORK.podSubnet,
-      hostnameOverride: NODE_NAME,
-      bindAddress: NODE_NETWORK.nodeIp,
+      clusterCIDR: CLUSTER_NETWORK.podRange,
+      hostnameOverride: node.name,
+      bindAddress: node.nodeIp,
       healthzBindAddress: "127.0.0.1:10256",
       metricsBindAddress: "127.0.0.1:10249",
       // nf_conntrack_max and the TCP timeouts are the host's, not this namespace's: keep them.
@@ -34,6 +37,8 @@ export async function startKubeProxy(dir: string, kubeconfig: string): Promise<M
       },
     }),
   );
-  const [command, args] = inNodeNetwork(await binaryPath("kube-proxy"), [`--config=${config}`]);
+  const [command, args] = inNodeNetwork(node, await binaryPath("kube-proxy"), [
+    `--config=${config}`,
+  ]);
   return ManagedProcess.start({ name: "kube-proxy", command, args, logDir: dir });
 }

@@ -1,5 +1,6 @@
 /**
- * The real node's kubelet: registers the Node `real-node`, runs pods through containerd, and
+ * A real node's kubelet: registers its Node (`real-node`, `real-node-2`, … with hostname and
+ * zone labels), runs pods through containerd, and
  * serves logs, exec and port-forward to the API server over TLS signed by the cluster's CA,
  * authenticating the API server by its client certificate and everyone else by TokenReview.
  *
@@ -8,16 +9,18 @@
 import { binaryPath } from "../binaries.ts";
 import { ManagedProcess } from "../process.ts";
 import { containerdPaths } from "./containerd.ts";
-import { CGROUP_ROOT } from "./cgroups.ts";
-import { inNodeNetwork, NODE_NETWORK } from "./node_network.ts";
+import { cgroupRoot } from "./cgroups.ts";
+import { CLUSTER_NETWORK, inNodeNetwork, type NodeNetwork } from "./node_network.ts";
 
-/** The real Node's name. */
+/** The first real Node's name. */
 export const NODE_NAME = "real-node";
 
 /** Files the kubelet needs from the cluster's folder. */
 export interface KubeletFiles {
-  /** The cluster's folder: the kubelet's root, logs and configuration go under it. */
+  /** The node's folder: the kubelet's root, logs and configuration go under it. */
   dir: string;
+  /** The node's names and addresses. */
+  node: NodeNetwork;
   kubeconfig: string;
   caFile: string;
   /** The kubelet's serving certificate (for the node's address) and key. */
@@ -30,14 +33,16 @@ export async function startKubelet(files: KubeletFiles): Promise<ManagedProcess>
   const config = `${files.dir}/kubelet/config.json`;
   await Deno.mkdir(`${files.dir}/kubelet/pod-logs`, { recursive: true });
   await Deno.writeTextFile(config, JSON.stringify(kubeletConfiguration(files), null, 2));
-  const [command, args] = inNodeNetwork(await binaryPath("kubelet"), [
+  const { node } = files;
+  const [command, args] = inNodeNetwork(node, await binaryPath("kubelet"), [
     `--config=${config}`,
     `--kubeconfig=${files.kubeconfig}`,
-    `--hostname-override=${NODE_NAME}`,
-    `--node-ip=${NODE_NETWORK.nodeIp}`,
+    // Also the `kubernetes.io/hostname` label.
+    `--hostname-override=${node.name}`,
+    `--node-ip=${node.nodeIp}`,
     `--root-dir=${files.dir}/kubelet/root`,
     `--cert-dir=${files.dir}/kubelet/pki`,
-    `--node-labels=postgres-operator.example.com/node=real`,
+    `--node-labels=postgres-operator.example.com/node=real,topology.kubernetes.io/zone=${node.zone}`,
   ]);
   return ManagedProcess.start({ name: "kubelet", command, args, logDir: files.dir });
 }
@@ -50,10 +55,10 @@ function kubeletConfiguration(files: KubeletFiles): Record<string, unknown> {
     failCgroupV1: false,
     cgroupDriver: "cgroupfs",
     // Every pod cgroup under one root of ours, which the harness removes (cgroups.ts).
-    cgroupRoot: CGROUP_ROOT,
+    cgroupRoot: cgroupRoot(files.node),
     failSwapOn: false,
     containerRuntimeEndpoint: `unix://${containerdPaths(files.dir).socket}`,
-    address: NODE_NETWORK.nodeIp,
+    address: files.node.nodeIp,
     port: 10250,
     readOnlyPort: 0,
     healthzBindAddress: "127.0.0.1",
@@ -67,7 +72,8 @@ function kubeletConfiguration(files: KubeletFiles): Record<string, unknown> {
     },
     authorization: { mode: "Webhook" },
     clusterDomain: "cluster.local",
-    clusterDNS: [NODE_NETWORK.nodeIp],
+    // CoreDNS runs once, beside the API server on the host's bridge address.
+    clusterDNS: [CLUSTER_NETWORK.hostIp],
     // Pods resolve cluster names only: no host resolv.conf, no search domains of the host's.
     resolvConf: "",
     podLogsDir: `${files.dir}/kubelet/pod-logs`,

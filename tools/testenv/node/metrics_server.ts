@@ -1,8 +1,9 @@
 /**
  * metrics-server for `kubectl top`: it scrapes the kubelet's `/metrics/resource` (over TLS
  * checked against the cluster's CA) and serves `metrics.k8s.io` through the API server's
- * aggregation layer. It runs as a process in the node's network namespace; a selector-less
- * Service `kube-system/metrics-server` with an Endpoints object for the node's address is what
+ * aggregation layer. It runs once per cluster, on the host beside the API server (it reaches
+ * every node's kubelet across the host bridge); a selector-less Service
+ * `kube-system/metrics-server` with an Endpoints object for the host's bridge address is what
  * the APIService names, and the API server routes to that endpoint directly
  * (`--enable-aggregator-routing`).
  *
@@ -12,7 +13,7 @@ import type { KubeClient } from "../../../src/runtime/client/mod.ts";
 import { binaryPath } from "../binaries.ts";
 import { ManagedProcess } from "../process.ts";
 import { waitFor } from "../waiting.ts";
-import { inNodeNetwork, NODE_NETWORK } from "./node_network.ts";
+import { CLUSTER_NETWORK } from "./node_network.ts";
 
 const PORT = 4443;
 
@@ -22,7 +23,7 @@ export interface MetricsServerFiles {
   kubeconfig: string;
   caFile: string;
   caPem: string;
-  /** Its serving pair, for `metrics-server.kube-system.svc` and the node's address. */
+  /** Its serving pair, for `metrics-server.kube-system.svc` and the host's bridge address. */
   certFile: string;
   keyFile: string;
 }
@@ -32,11 +33,11 @@ export async function startMetricsServer(
   client: KubeClient,
   files: MetricsServerFiles,
 ): Promise<ManagedProcess> {
-  const [command, args] = inNodeNetwork(await binaryPath("metrics-server"), [
+  const args = [
     `--kubeconfig=${files.kubeconfig}`,
     `--authentication-kubeconfig=${files.kubeconfig}`,
     `--authorization-kubeconfig=${files.kubeconfig}`,
-    `--bind-address=${NODE_NETWORK.nodeIp}`,
+    `--bind-address=${CLUSTER_NETWORK.hostIp}`,
     `--secure-port=${PORT}`,
     `--tls-cert-file=${files.certFile}`,
     `--tls-private-key-file=${files.keyFile}`,
@@ -46,10 +47,10 @@ export async function startMetricsServer(
     // answers seconds after a pod starts.
     "--metric-resolution=10s",
     "--kubelet-request-timeout=5s",
-  ]);
+  ];
   const process = ManagedProcess.start({
     name: "metrics-server",
-    command,
+    command: await binaryPath("metrics-server"),
     args,
     logDir: files.dir,
   });
@@ -69,7 +70,7 @@ export async function startMetricsServer(
       kind: "Endpoints",
       metadata: meta,
       subsets: [{
-        addresses: [{ ip: NODE_NETWORK.nodeIp }],
+        addresses: [{ ip: CLUSTER_NETWORK.hostIp }],
         ports: [{ name: "https", port: PORT, protocol: "TCP" }],
       }],
     },

@@ -1,10 +1,10 @@
 /**
- * A real node for the local cluster: containerd + runc + CNI, the kubelet, kube-proxy,
- * CoreDNS and metrics-server, in a network namespace of their own (`node_network.ts`), running real containers
- * from images built here. `start` brings it up against a running API server; `stop` removes
- * every container, shim, mount, cgroup and host file it made. The network itself is created
- * before the API server starts (which listens on it) and removed after it stops, by the
- * control plane.
+ * One real node of the local cluster: containerd + runc + CNI, the kubelet and kube-proxy, in a
+ * network namespace of its own (`node_network.ts`), running real containers from images built
+ * here, with its own folder, cgroup root and volume root. `start` brings it up against a
+ * running API server; `fail`, `partition` and `restore` are the faults a machine suffers;
+ * `stop` removes every container, shim, mount and cgroup it made. The network itself is
+ * created before the API server starts (which listens on it) and removed after it stops.
  *
  * @module
  */
@@ -12,7 +12,7 @@ import type { KubeClient } from "../../../src/runtime/client/mod.ts";
 import type { ImageName } from "../images/images.ts";
 import type { ManagedProcess } from "../process.ts";
 import { waitFor } from "../waiting.ts";
-import { createCgroupRoot, removeCgroupRoot } from "./cgroups.ts";
+import { cgroupRoot, createCgroupRoot, pidsInCgroup, removeCgroupRoot } from "./cgroups.ts";
 import {
   containerdPaths,
   importImages,
@@ -20,15 +20,9 @@ import {
   removeAllPods,
   startContainerd,
 } from "./containerd.ts";
-import { startCoreDns } from "./coredns.ts";
-import { restoreHostPaths, snapshotHostPaths, unmountBelow } from "./host_paths.ts";
-import { type KubeletFiles, NODE_NAME, startKubelet } from "./kubelet.ts";
+import { type KubeletFiles, startKubelet } from "./kubelet.ts";
 import { startKubeProxy } from "./kube_proxy.ts";
-import { type MetricsServerFiles, startMetricsServer } from "./metrics_server.ts";
-import { watchVolumePermissions } from "./volume_permissions.ts";
-
-/** What every harness containerd's socket path holds (the clusters' folder prefix). */
-const STALE_SHIMS = "/postgres-operator-testenv-";
+import { killAll, pidsInNodeNetwork, setNodeLink } from "./node_network.ts";
 
 /** Options for {@linkcode RealNode.start}. */
 export interface RealNodeOptions extends KubeletFiles {
@@ -36,47 +30,28 @@ export interface RealNodeOptions extends KubeletFiles {
   client: KubeClient;
   /** Images to import besides the pause image. */
   images: ImageName[];
-  /** metrics-server's serving pair and the CA in PEM, for its APIService. */
-  metricsServer: Pick<MetricsServerFiles, "certFile" | "keyFile" | "caPem">;
 }
 
-/** The running node; `stop()` takes everything down. */
+/** What a node is going through: `running`, `failed` (dead, disk kept), `partitioned`. */
+export type NodeState = "running" | "failed" | "partitioned";
+
+/** A running node; `stop()` takes everything down. */
 export class RealNode {
   readonly #processes: ManagedProcess[] = [];
-  readonly #hostPaths = snapshotHostPaths();
-  readonly #abort = new AbortController();
-  #volumes?: Promise<void>;
-  /** The host-path volume folders this node's pods used. */
-  readonly volumePaths = new Set<string>();
+  #state: NodeState = "running";
 
-  private constructor(readonly dir: string) {}
+  private constructor(readonly options: RealNodeOptions) {}
 
   /**
-   * Starts the node and waits until the Node is Ready and cluster DNS answers.
+   * Starts the node and waits until its Node is Ready.
    * @throws {Error} naming the component that failed; the node is already stopped then.
    */
   static async start(options: RealNodeOptions): Promise<RealNode> {
-    const node = new RealNode(options.dir);
+    const node = new RealNode(options);
     try {
-      // The lock is held: whatever an earlier node left in its cgroups belongs to a dead holder.
-      await removeCgroupRoot();
-      killShims(STALE_SHIMS);
-      await createCgroupRoot();
-      node.#processes.push(await startContainerd(options.dir));
-      await importImages(options.dir, options.images);
-      const kubelet = await startKubelet(options);
-      node.#processes.push(kubelet);
-      node.#volumes = watchVolumePermissions(
-        options.client,
-        node.volumePaths,
-        node.#abort.signal,
-      );
-      await waitForNodeReady(options.client, kubelet);
-      node.#processes.push(await startKubeProxy(options.dir, options.kubeconfig));
-      node.#processes.push(await startCoreDns(options.dir, options.kubeconfig));
-      node.#processes.push(
-        await startMetricsServer(options.client, { ...options, ...options.metricsServer }),
-      );
+      await Deno.mkdir(options.dir, { recursive: true });
+      await createCgroupRoot(cgroupRoot(options.node));
+      await node.#startProcesses(true);
       return node;
     } catch (error) {
       await node.stop();
@@ -84,40 +59,105 @@ export class RealNode {
     }
   }
 
-  /** The PIDs of the node's processes. */
-  get pids(): number[] {
-    return this.#processes.map((p) => p.pid);
+  /** The Node's name. */
+  get name(): string {
+    return this.options.node.name;
+  }
+
+  /** What the node is going through. */
+  get state(): NodeState {
+    return this.#state;
+  }
+
+  /** The PIDs of the node's processes (daemons and the pods' processes). */
+  async pids(): Promise<number[]> {
+    const pids = new Set(await pidsInNodeNetwork(this.options.node));
+    for (const pid of pidsInCgroup(cgroupRoot(this.options.node))) pids.add(pid);
+    return [...pids];
+  }
+
+  /**
+   * The node dies as a machine dies: every process of it (kubelet, containerd, kube-proxy,
+   * shims, containers) gets SIGKILL in one sweep, then its link goes down. The disk stays.
+   */
+  async fail(): Promise<void> {
+    if (this.#state === "failed") return;
+    for (let sweep = 0; sweep < 50; sweep++) {
+      const pids = await this.pids();
+      if (pids.length === 0) break;
+      killAll(pids);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await setNodeLink(this.options.node, false);
+    this.#state = "failed";
+    for (const process of this.#processes) await process.stop();
+    this.#processes.length = 0;
+  }
+
+  /** Cuts the node's link: its processes run on, the rest of the cluster cannot reach it. */
+  async partition(): Promise<void> {
+    if (this.#state === "failed") throw new Error(`${this.name} has failed; restore it first`);
+    await setNodeLink(this.options.node, false);
+    this.#state = "partitioned";
+  }
+
+  /**
+   * Brings the node back: the link up and, after a failure, containerd, the kubelet and
+   * kube-proxy started again over the same folders; resolves once the Node is Ready again.
+   */
+  async restore(): Promise<void> {
+    await setNodeLink(this.options.node, true);
+    if (this.#state === "failed") await this.#startProcesses(false);
+    this.#state = "running";
   }
 
   /**
    * Stops the node: the kubelet first (so nothing restarts pods), then every pod through the
-   * CRI, containerd, leftover shims and processes in the pods' cgroups, mounts below the
-   * folder, and what the components wrote to host paths.
+   * CRI, containerd, leftover shims and processes in the pods' cgroups.
    */
   async stop(): Promise<void> {
-    this.#abort.abort();
-    await this.#volumes?.catch(() => {});
+    if (this.#state === "failed") {
+      // A dead node's sandboxes still hold network namespaces, IPAM leases and mounts: a
+      // containerd over the same state tears them down through the CRI, as on any other stop.
+      const containerd = await startContainerd(this.options.dir, this.options.node).catch(
+        () => undefined,
+      );
+      if (containerd) this.#processes.push(containerd);
+      this.#state = "running";
+    }
     const containerd = this.#processes.find((p) => p.name === "containerd");
     for (const process of [...this.#processes].reverse()) {
       if (process !== containerd) await process.stop();
     }
-    if (containerd && !containerd.exited) await removeAllPods(this.dir);
+    if (containerd && !containerd.exited) await removeAllPods(this.options.dir);
     await containerd?.stop();
     this.#processes.length = 0;
-    killShims(containerdPaths(this.dir).socket);
-    await removeCgroupRoot();
-    await unmountBelow(this.dir);
-    await restoreHostPaths(this.#hostPaths);
+    killShims(containerdPaths(this.options.dir).socket);
+    await removeCgroupRoot(cgroupRoot(this.options.node));
+  }
+
+  async #startProcesses(importing: boolean): Promise<void> {
+    const { dir, node, client } = this.options;
+    this.#processes.push(await startContainerd(dir, node));
+    if (importing) await importImages(dir, this.options.images);
+    const kubelet = await startKubelet(this.options);
+    this.#processes.push(kubelet);
+    await waitForNodeReady(client, node.name, kubelet);
+    this.#processes.push(await startKubeProxy(dir, this.options.kubeconfig, node));
   }
 }
 
-async function waitForNodeReady(client: KubeClient, kubelet: ManagedProcess): Promise<void> {
+async function waitForNodeReady(
+  client: KubeClient,
+  name: string,
+  kubelet: ManagedProcess,
+): Promise<void> {
   const ready = async () => {
     const node = await client.request<
       { status?: { conditions?: { type: string; status: string }[] } }
-    >("GET", `/api/v1/nodes/${NODE_NAME}`).catch(() => undefined);
+    >("GET", `/api/v1/nodes/${name}`).catch(() => undefined);
     return node?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ??
       false;
   };
-  await waitFor(`Node ${NODE_NAME} Ready`, ready, 120_000, kubelet);
+  await waitFor(`Node ${name} Ready`, ready, 120_000, kubelet);
 }

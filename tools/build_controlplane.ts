@@ -14,7 +14,11 @@ import { ensureImage, type ImageName, missingForRealNode } from "./testenv/mod.t
 
 if (import.meta.main) {
   const started = performance.now();
-  await ensureAll();
+  await ensureAll().catch((error) => {
+    // One line, not a stack trace: what is missing and how to go on.
+    console.error(`deno task controlplane: ${(error as Error).message}`);
+    Deno.exit(1);
+  });
   const missing = missingForRealNode();
   if (missing) {
     console.error(`No real-node images: this machine lacks ${missing}`);

@@ -153,11 +153,11 @@ export async function ensureAll(names: BinaryName[] = Object.keys(SOURCES) as Bi
 
 /** The on-disk folder of the pinned KWOK module, which holds its stage files. */
 export async function kwokModuleDir(): Promise<string> {
-  const out = await new Deno.Command("go", {
+  const out = await go("KWOK's stage files", {
     args: ["list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok"],
     cwd: `${MODULES_DIR}kwok`,
     stderr: "inherit",
-  }).output();
+  });
   const dir = new TextDecoder().decode(out.stdout).trim();
   if (!out.success || !dir) throw new Error("Cannot locate the sigs.k8s.io/kwok module");
   return dir;
@@ -168,15 +168,16 @@ async function build(name: BinaryName, path: string): Promise<void> {
   await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
   const partial = `${path}.partial-${Deno.pid}`;
   const started = Date.now();
+  await go(name, { args: ["version"], stdout: "null", stderr: "null" });
   console.error(`testenv: building ${name} from ${pkg} (first run only; can take minutes)…`);
-  const out = await new Deno.Command("go", {
+  const out = await go(name, {
     args: ["build", "-trimpath", `-ldflags=${linkerFlags(module)}`, "-o", partial, pkg],
     cwd: `${MODULES_DIR}${module}`,
     // Static, so the binary runs alone in an image (pause) or on any host.
     env: { CGO_ENABLED: "0" },
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  });
   if (!out.success) {
     await Deno.remove(partial).catch(() => {});
     const log = new TextDecoder().decode(out.stderr);
@@ -185,6 +186,23 @@ async function build(name: BinaryName, path: string): Promise<void> {
   // Rename last, so a concurrent or interrupted run never sees half a binary.
   await Deno.rename(partial, path);
   console.error(`testenv: built ${name} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/**
+ * Runs `go`; without Go on PATH, fails with one line saying what needs it and how to go on.
+ * @throws {Error} naming `what` when `go` is not installed.
+ */
+async function go(what: string, options: Deno.CommandOptions): Promise<Deno.CommandOutput> {
+  try {
+    return await new Deno.Command("go", options).output();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new Error(
+      `Go 1.26 is needed to build ${what} on first use (cached afterwards), and \`go\` is not ` +
+        "on PATH: install it from https://go.dev/dl, or point TEST_ASSET_<NAME> or " +
+        "KUBEBUILDER_ASSETS at prebuilt binaries",
+    );
+  }
 }
 
 /** Stamps Kubernetes binaries with their release, so `kubectl version` tells the truth. */

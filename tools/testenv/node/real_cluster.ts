@@ -124,9 +124,7 @@ export class RealCluster {
 
   /** Kills every process of the node at once and takes its link down (its disk stays). */
   async fail(name: string): Promise<string> {
-    const node = this.node(name);
-    const killed = (await node.pids()).length;
-    await node.fail();
+    const killed = await this.node(name).fail();
     return `node ${name} failed: ${killed} processes killed at once, link down, disk kept`;
   }
 

@@ -79,12 +79,15 @@ export class RealNode {
   /**
    * The node dies as a machine dies: every process of it (kubelet, containerd, kube-proxy,
    * shims, containers) gets SIGKILL in one sweep, then its link goes down. The disk stays.
+   * @returns how many processes the first sweep killed.
    */
-  async fail(): Promise<void> {
-    if (this.#state === "failed") return;
+  async fail(): Promise<number> {
+    if (this.#state === "failed") return 0;
+    let killed = 0;
     for (let sweep = 0; sweep < 50; sweep++) {
       const pids = await this.pids();
       if (pids.length === 0) break;
+      if (sweep === 0) killed = pids.length;
       killAll(pids);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -92,6 +95,7 @@ export class RealNode {
     this.#state = "failed";
     for (const process of this.#processes) await process.stop();
     this.#processes.length = 0;
+    return killed;
   }
 
   /** Cuts the node's link: its processes run on, the rest of the cluster cannot reach it. */

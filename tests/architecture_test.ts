@@ -82,8 +82,9 @@ const ROOMS: Record<string, string[]> = {
   credentials: ["api", "objects"],
   services: ["api", "objects"],
   instances: ["api", "objects", "credentials"],
+  ha: ["api", "objects", "instances"],
   status: ["api", "instances"],
-  reconcile: ["api", "objects", "credentials", "services", "instances", "status"],
+  reconcile: ["api", "objects", "credentials", "services", "instances", "ha", "status"],
 };
 
 Deno.test("no file under src/ is longer than 300 lines", () => {

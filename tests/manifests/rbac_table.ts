@@ -25,8 +25,11 @@ export type Table = Record<string, string[]>;
 export const MANAGER_ROLE: Table = {
   // Informers (src/runtime/cache/watcher.ts): list, then watch. src/database/reconcile/reconciler.ts
   // #releaseFinalizer: merge patch that drops the old course finalizer.
-  "database.example.com/databases": ["list", "patch", "watch"],
-  // reconciler.ts #writeStatus: merge patch of the status subresource.
+  // get: src/database/ha/instance_access.ts grants the instances get on their Database, and
+  // RBAC lets a Role grant only what its creator holds.
+  "database.example.com/databases": ["get", "list", "patch", "watch"],
+  // reconciler.ts #writeStatus: merge patch of the status subresource; ha/ensure_primary.ts
+  // patchPrimary: currentPrimary and targetPrimary, guarded by resourceVersion.
   "database.example.com/databases/status": ["patch"],
   // src/database/api/labels.ts ownerReference sets blockOwnerDeletion; with the
   // OwnerReferencesPermissionEnforcement admission plugin that needs update on the owner's
@@ -51,6 +54,17 @@ export const MANAGER_ROLE: Table = {
   "/persistentvolumeclaims": ["create", "list", "patch"],
   // storage.ts allowsExpansion: GET one StorageClass.
   "storage.k8s.io/storageclasses": ["get"],
+  // src/database/ha/ensure_ha_objects.ts (with standbys): the instances' ServiceAccount, Role
+  // and RoleBinding and the primary's PodDisruptionBudget: POST, GET after a 409, server-side
+  // apply, informers, and DELETE when replicas go back to 1.
+  "/serviceaccounts": ["create", "delete", "get", "list", "patch", "watch"],
+  "rbac.authorization.k8s.io/roles": ["create", "delete", "get", "list", "patch", "watch"],
+  "rbac.authorization.k8s.io/rolebindings": ["create", "delete", "get", "list", "patch", "watch"],
+  "policy/poddisruptionbudgets": ["create", "delete", "get", "list", "patch", "watch"],
+  // src/database/ha/node_lease.ts readNodeLease: GET the primary's node Lease in kube-node-lease.
+  "coordination.k8s.io/leases": ["get"],
+  // node_lease.ts nodeCordoned: GET the primary's node (a drain cordons it first).
+  "/nodes": ["get"],
   // src/runtime/controller/events.ts: POST an Event, merge patch the series of a repeated one.
   "events.k8s.io/events": ["create", "patch"],
 };

@@ -43,7 +43,15 @@ export function podsServiceName(db: Database): string {
   return `${db.metadata.name}-pods`;
 }
 
-/** The primary's pod name. */
+/**
+ * The primary's pod name: `status.currentPrimary`, a fact the operator decides, and ordinal 0
+ * until it has written one (a new Database).
+ */
 export function primaryPod(db: Database): string {
-  return `${db.metadata.name}-0`;
+  return db.status?.currentPrimary || `${db.metadata.name}-0`;
+}
+
+/** The ServiceAccount the pods of a Database with standbys run as: `<name>`. */
+export function instanceServiceAccount(db: Database): string {
+  return db.metadata.name!;
 }

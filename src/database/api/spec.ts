@@ -95,6 +95,14 @@ const specObject = z.strictObject({
     .min(1, "spec.replicas must be at least 1")
     .max(10, "spec.replicas must be at most 10")
     .default(DEFAULT_REPLICAS),
+  synchronousReplicas: z.int({ error: "spec.synchronousReplicas must be an integer from 0 to 9" })
+    .min(0, "spec.synchronousReplicas must be at least 0")
+    .max(9, "spec.synchronousReplicas must be at most 9")
+    .optional(),
+  failoverDelay: z.int({ error: "spec.failoverDelay must be an integer from 0 to 3600" })
+    .min(0, "spec.failoverDelay must be at least 0")
+    .max(3600, "spec.failoverDelay must be at most 3600")
+    .optional(),
   databaseName: identifier("spec.databaseName").refine(
     (name) => !(RESERVED_DATABASE_NAMES as readonly string[]).includes(name),
     RULE_MESSAGES.databaseNameReserved,
@@ -140,6 +148,16 @@ const specObject = z.strictObject({
       code: "custom",
       path: ["storage", "size"],
       message: RULE_MESSAGES.sizeForReplicas,
+    });
+  }
+  if (
+    typeof spec.synchronousReplicas === "number" && spec.synchronousReplicas > 0 &&
+    !(typeof spec.replicas === "number" && spec.synchronousReplicas < spec.replicas)
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["synchronousReplicas"],
+      message: RULE_MESSAGES.synchronousReplicas,
     });
   }
 });

@@ -61,6 +61,8 @@ export const RULE_MESSAGES = {
   sizeMinimum: "spec.storage.size must be at least 64Mi: an initialised PostgreSQL data " +
     "directory takes about 40 MB",
   sizeForReplicas: "spec.storage.size must be at least 50Gi when spec.replicas is greater than 5",
+  synchronousReplicas: "spec.synchronousReplicas must be less than spec.replicas: a commit " +
+    "waits for that many standbys, and the primary is not one",
   databaseNameReserved: "spec.databaseName must not be postgres, template0 or template1, the " +
     "databases PostgreSQL creates for itself",
   ...NAME_MESSAGES,

@@ -73,6 +73,16 @@ export interface DatabaseSpec {
   /** Number of instances, 1 to 10. @default {1} */
   replicas: number;
   /**
+   * Standbys every commit waits for (`synchronous_standby_names = 'ANY K (…)'`), 0 (asynchronous)
+   * to `replicas - 1`. While fewer stream, commits wait. Unset means 0.
+   */
+  synchronousReplicas?: number;
+  /**
+   * Seconds the primary must stay lost before a standby is promoted, beyond detection; unset
+   * means 0.
+   */
+  failoverDelay?: number;
+  /**
    * Database to create, a PostgreSQL unquoted identifier other than `postgres`, `template0` and
    * `template1`; immutable.
    */
@@ -110,6 +120,12 @@ export interface DatabaseStatus {
   readyReplicas?: number;
   /** With standbys: how many stream from the primary (ready standbys). */
   streamingReplicas?: number;
+  /** The primary pod, which `<name>` selects; decided by the operator. */
+  currentPrimary?: string;
+  /** During a failover or switchover, the pod being promoted. */
+  targetPrimary?: string;
+  /** The standbys that acknowledge commits synchronously now. */
+  synchronousStandbys?: string[];
   /** `<name>.<namespace>.svc:5432`. */
   endpoint?: string;
   /** Secret `<name>-credentials` with keys `username`, `password` and `database`. */

@@ -4,27 +4,55 @@
 # up to the first blank one are for readers and shellcheck; the pod runs what follows them.
 
 set -eo pipefail
-ordinal="$(printf '%s' "$HOSTNAME" | sed 's/.*-//')"
-if [ -n "$REPLICATION_PASSWORD" ] && [ "$ordinal" != 0 ]; then
-  # A standby is always copied afresh from the primary: it never starts from data that may be
-  # stale, from another timeline or from another cluster.
-  echo "Standby $ordinal: waiting for the primary $PRIMARY_HOST."
+if [ -n "$REPLICATION_PASSWORD" ]; then
+  # With standbys, the operator decides which instance is the primary (status.currentPrimary);
+  # this pod reads it from its own Database, and starts nothing before it knows.
+  SA="${SERVICE_ACCOUNT_DIR:-/var/run/secrets/kubernetes.io/serviceaccount}"
+  API="https://${KUBERNETES_SERVICE_HOST}:${KUBERNETES_SERVICE_PORT}/apis/database.example.com/v1/namespaces/${POD_NAMESPACE}/databases/${DATABASE_NAME}"
   tries=0
-  until pg_isready -q -h "$PRIMARY_HOST" -p 5432; do
+  until body="$(curl -fsS --connect-timeout 2 --max-time 5 --cacert "$SA/ca.crt" \
+    -H "Authorization: Bearer $(cat "$SA/token")" "$API")"; do
     tries=$((tries + 1))
     if [ "$tries" -gt 300 ]; then
-      echo "The primary $PRIMARY_HOST did not answer for 10 minutes" | tee /dev/termination-log >&2
+      echo "The API server did not answer for 10 minutes" | tee /dev/termination-log >&2
       exit 1
     fi
     sleep 2
   done
-  mkdir -p "$PGDATA"
-  chmod 700 "$PGDATA"
-  find "$PGDATA" -mindepth 1 -delete
-  PGPASSWORD="$REPLICATION_PASSWORD" pg_basebackup -h "$PRIMARY_HOST" -p 5432 \
-    -U streaming_replica -D "$PGDATA" -X stream -R -c fast
-  echo "Standby $ordinal: copied from the primary; it streams from it once started."
-  exit 0
+  primary="$({ grep -o '"currentPrimary": *"[^"]*"' <<<"$body" || true; } | head -n 1 | sed 's/.*: *"\(.*\)"$/\1/')"
+  [ -n "$primary" ] || primary="${DATABASE_NAME}-0"
+  if [ "$primary" != "$HOSTNAME" ]; then
+    if [ -s "$PGDATA/PG_VERSION" ]; then
+      # A standby resumes from its own data directory; a former primary is rewound by the
+      # instance manager before it streams.
+      echo "Standby of $primary: keeping the data directory."
+      exit 0
+    fi
+    host="$primary.$PODS_SERVICE"
+    echo "Standby of $primary: waiting for it to copy its data directory."
+    tries=0
+    until pg_isready -q -h "$host" -p 5432; do
+      tries=$((tries + 1))
+      if [ "$tries" -gt 300 ]; then
+        echo "The primary $host did not answer for 10 minutes" | tee /dev/termination-log >&2
+        exit 1
+      fi
+      sleep 2
+    done
+    mkdir -p "$PGDATA"
+    chmod 700 "$PGDATA"
+    find "$PGDATA" -mindepth 1 -delete
+    PGPASSWORD="$REPLICATION_PASSWORD" pg_basebackup -h "$host" -p 5432 \
+      -U streaming_replica -D "$PGDATA" -X stream -c fast
+    touch "$PGDATA/standby.signal"
+    echo "Standby of $primary: copied; it streams from it once started."
+    exit 0
+  fi
+  if [ -f "$PGDATA/standby.signal" ]; then
+    # Chosen as the primary while still a standby: the instance manager promotes it.
+    echo "Primary-elect with a standby's data directory: the instance manager promotes it."
+    exit 0
+  fi
 fi
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   if [ -z "$REPLICATION_PASSWORD" ]; then

@@ -12,4 +12,5 @@ export * from "./statefulset_projection.ts";
 export * from "./storage.ts";
 export * from "./pod_health.ts";
 export * from "./pod_roles.ts";
+export * from "./instance_manager.ts";
 export * from "./ensure_statefulset.ts";

@@ -8,6 +8,7 @@
  */
 import { projection, type Shape } from "../../runtime/cache/mod.ts";
 import type { KubeObject } from "../../runtime/client/mod.ts";
+import { type Database, primaryPod } from "../api/mod.ts";
 
 /** A container's state, as much of it as is read here. */
 interface ContainerState {
@@ -17,9 +18,17 @@ interface ContainerState {
 
 /** A core/v1 Pod, with the fields read here. */
 export interface Pod extends KubeObject {
+  spec?: { nodeName?: string };
   status?: {
     phase?: string;
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    podIP?: string;
+    conditions?: {
+      type: string;
+      status: string;
+      reason?: string;
+      message?: string;
+      lastTransitionTime?: string;
+    }[];
     initContainerStatuses?: ContainerStatus[];
     containerStatuses?: ContainerStatus[];
   };
@@ -59,9 +68,17 @@ const CONTAINER_STATUS: Shape = {
 
 /** Cache transform of pods: labels, phase, conditions and container states only. */
 export const projectPod = projection<Pod>({
+  spec: { nodeName: true },
   status: {
     phase: true,
-    conditions: [{ type: true, status: true, reason: true, message: true }],
+    podIP: true,
+    conditions: [{
+      type: true,
+      status: true,
+      reason: true,
+      message: true,
+      lastTransitionTime: true,
+    }],
     initContainerStatuses: [CONTAINER_STATUS],
     containerStatuses: [CONTAINER_STATUS],
   },
@@ -126,9 +143,9 @@ export function podProblem(pods: Pod[]): PodProblem | undefined {
  * How many standbys stream: ready pods other than the primary (a standby is ready only while
  * its WAL receiver streams; see the readiness probe in `statefulset.ts`).
  */
-export function streamingStandbys(db: { metadata: { name?: string } }, pods: Pod[]): number {
+export function streamingStandbys(db: Database, pods: Pod[]): number {
   return pods.filter((pod) =>
-    pod.metadata.name !== `${db.metadata.name}-0` &&
+    pod.metadata.name !== primaryPod(db) &&
     pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")
   ).length;
 }

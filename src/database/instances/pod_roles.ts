@@ -1,5 +1,6 @@
 /**
- * The role label the operator keeps on each pod, which the read-only Service selects on.
+ * The role label the operator keeps on each pod: `primary` on `status.currentPrimary`, which
+ * the read-write Service `<name>` selects, `replica` on the others, which `<name>-ro` selects.
  *
  * @module
  */
@@ -7,31 +8,35 @@ import { ApiError, CORE, type KubeClient, objectPath } from "../../runtime/clien
 import { type Database, primaryPod, ROLE_LABEL } from "../api/mod.ts";
 import type { Pod } from "./pod_health.ts";
 
-/** The role of `pod` in `db`: ordinal 0 is the primary. */
+/** The role of `pod` in `db`, as the operator decided it (`status.currentPrimary`). */
 export function podRole(db: Database, pod: Pod): "primary" | "replica" {
   return pod.metadata.name === primaryPod(db) ? "primary" : "replica";
 }
 
-/** Labels each pod with its role, patching only those whose label differs. */
+/**
+ * Labels each pod with its role, patching only those whose label differs: the former primary
+ * first, so that `<name>` never selects two pods.
+ */
 export async function labelRoles(
   client: KubeClient,
   db: Database,
   pods: Pod[],
   signal?: AbortSignal,
 ): Promise<void> {
-  await Promise.all(pods.map(async (pod) => {
-    const role = podRole(db, pod);
-    if (pod.metadata.labels?.[ROLE_LABEL] === role) return;
+  const wrong = pods.filter((pod) => pod.metadata.labels?.[ROLE_LABEL] !== podRole(db, pod));
+  const label = async (pod: Pod) => {
     await client.request(
       "PATCH",
       objectPath(CORE.pods, pod.metadata.namespace, pod.metadata.name!),
       {
-        body: { metadata: { labels: { [ROLE_LABEL]: role } } },
+        body: { metadata: { labels: { [ROLE_LABEL]: podRole(db, pod) } } },
         contentType: "application/merge-patch+json",
         signal,
       },
     ).catch((error) => {
       if (!(error instanceof ApiError && error.code === 404)) throw error;
     });
-  }));
+  };
+  await Promise.all(wrong.filter((pod) => podRole(db, pod) === "replica").map(label));
+  await Promise.all(wrong.filter((pod) => podRole(db, pod) === "primary").map(label));
 }

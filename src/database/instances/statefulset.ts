@@ -2,10 +2,13 @@
  * The PostgreSQL StatefulSet `<name>`.
  *
  * Choices worth knowing:
- * - Ordinal 0 is the primary; with `replicas` above 1 the others are hot standbys that stream
- *   from it (see `credentials.ts` for how they are built). `podManagementPolicy: Parallel`:
- *   a standby waits for the primary in its init container, so nothing is gained by starting
- *   pods one by one, and a scale-up does not wait for each pod in turn.
+ * - With `replicas` above 1, `status.currentPrimary` is the primary (ordinal 0 at creation) and
+ *   the others are hot standbys that stream from it. Each pod's main process is then the
+ *   instance manager (`instance_manager.ts`), which runs PostgreSQL in the role the operator
+ *   decided, with the pod's own ServiceAccount (`<name>`, allowed to read this Database only)
+ *   and a projected, expiring token. Instances prefer distinct nodes (`kubernetes.io/hostname`
+ *   anti-affinity). `podManagementPolicy: Parallel`: a standby waits for the primary in its
+ *   init container, so nothing is gained by starting pods one by one.
  * - `serviceName` is the headless `<name>-pods`, which gives each pod a stable DNS name.
  * - PVC retention `Retain` on delete and scale-down: deleting a Database or lowering its
  *   replicas never destroys data. Recreating a Database with the same name reattaches the
@@ -32,11 +35,11 @@ import type { KubeObject } from "../../runtime/client/mod.ts";
 import {
   type Database,
   type DatabaseSpec,
+  instanceServiceAccount,
   labels,
   ownedMetadata,
   podsServiceName,
   POSTGRES_PORT,
-  primaryPod,
   secretName,
   selectorLabels,
 } from "../api/mod.ts";
@@ -45,6 +48,7 @@ import {
   REPLICATION_PASSWORD_KEY,
   SYNC_CREDENTIALS_SCRIPT,
 } from "../credentials/mod.ts";
+import { INSTANCE_MANAGER_SCRIPT } from "./instance_manager.ts";
 
 /** An apps/v1 StatefulSet, with the fields the operator reads. */
 export interface StatefulSet extends KubeObject {
@@ -81,6 +85,24 @@ const POSTGRES_UID = 999;
 const STREAMING_OR_PRIMARY = "SELECT CASE WHEN pg_is_in_recovery() THEN (SELECT count(*) " +
   "FROM pg_stat_wal_receiver WHERE status = 'streaming') ELSE 1 END";
 
+const TOKEN_VOLUME = "instance-token";
+const TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
+/** The pod's ServiceAccount token (renewed by the kubelet), the cluster CA and namespace. */
+const TOKEN_PROJECTION = {
+  name: TOKEN_VOLUME,
+  projected: {
+    sources: [
+      { serviceAccountToken: { path: "token", expirationSeconds: 3600 } },
+      { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+      {
+        downwardAPI: {
+          items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }],
+        },
+      },
+    ],
+  },
+};
+
 /** Requests when `spec.resources` has none. */
 export const DEFAULT_REQUESTS = { cpu: "25m", memory: "64Mi" };
 
@@ -110,22 +132,25 @@ export function desiredStatefulSet(
   const fromSecret = (key: string) => ({
     valueFrom: { secretKeyRef: { name: secretName(db), key } },
   });
+  const ha = spec.replicas > 1;
   const env = [
     { name: "POSTGRES_DB", value: spec.databaseName },
     { name: "POSTGRES_USER", ...fromSecret("username") },
     { name: "POSTGRES_PASSWORD", ...fromSecret("password") },
     { name: "PGDATA", value: `${DATA_DIR}/pgdata` },
-    // With standbys: the replication role's password, and where the primary is.
-    ...(spec.replicas > 1
+    // With standbys: the replication role's password, and how to find the Database and peers.
+    ...(ha
       ? [
         { name: "REPLICATION_PASSWORD", ...fromSecret(REPLICATION_PASSWORD_KEY) },
-        {
-          name: "PRIMARY_HOST",
-          value: `${primaryPod(db)}.${podsServiceName(db)}.${db.metadata.namespace}.svc`,
-        },
+        { name: "DATABASE_NAME", value: db.metadata.name! },
+        { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+        { name: "PODS_SERVICE", value: `${podsServiceName(db)}.${db.metadata.namespace}.svc` },
+        { name: "REPLICAS", value: String(spec.replicas) },
+        { name: "SYNCHRONOUS_REPLICAS", value: String(spec.synchronousReplicas ?? 0) },
       ]
       : []),
   ];
+  const tokenMount = ha ? [{ name: TOKEN_VOLUME, mountPath: TOKEN_PATH, readOnly: true }] : [];
   const shell = (script: string) => ({ exec: { command: ["/bin/sh", "-c", script] } });
   const isReady = shell(
     'exec pg_isready -h 127.0.0.1 -p 5432 -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
@@ -154,6 +179,22 @@ export function desiredStatefulSet(
         spec: {
           enableServiceLinks: false,
           automountServiceAccountToken: false,
+          ...(ha
+            ? {
+              serviceAccountName: instanceServiceAccount(db),
+              affinity: {
+                podAntiAffinity: {
+                  preferredDuringSchedulingIgnoredDuringExecution: [{
+                    weight: 100,
+                    podAffinityTerm: {
+                      topologyKey: "kubernetes.io/hostname",
+                      labelSelector: { matchLabels: selectorLabels(db) },
+                    },
+                  }],
+                },
+              },
+            }
+            : {}),
           securityContext: {
             runAsNonRoot: true,
             runAsUser: POSTGRES_UID,
@@ -169,11 +210,12 @@ export function desiredStatefulSet(
             env,
             resources: spec.resources ?? { requests: DEFAULT_REQUESTS },
             securityContext,
-            volumeMounts: [dataMount, { name: "tmp", mountPath: "/tmp" }],
+            volumeMounts: [dataMount, { name: "tmp", mountPath: "/tmp" }, ...tokenMount],
           }],
           containers: [{
             name: "postgres",
             image: spec.image,
+            ...(ha ? { command: ["bash", "-c", INSTANCE_MANAGER_SCRIPT] } : {}),
             ports: [{ name: "postgres", containerPort: POSTGRES_PORT, protocol: "TCP" }],
             env: [
               ...env,
@@ -199,9 +241,10 @@ export function desiredStatefulSet(
                   '-U "$POSTGRES_USER" -d "$POSTGRES_DB" -XtAc "' + STREAMING_OR_PRIMARY +
                   '")" = 1 ]',
               ),
-              periodSeconds: 10,
-              timeoutSeconds: 5,
-              failureThreshold: 3,
+              // A failing primary is noticed within about 10 s (and then failed over).
+              periodSeconds: 5,
+              timeoutSeconds: 4,
+              failureThreshold: 2,
             },
             securityContext,
             volumeMounts: [
@@ -209,12 +252,14 @@ export function desiredStatefulSet(
               { name: "run", mountPath: "/var/run/postgresql" },
               { name: "tmp", mountPath: "/tmp" },
               { name: "shm", mountPath: "/dev/shm" },
+              ...tokenMount,
             ],
           }],
           volumes: [
             { name: "run", emptyDir: {} },
             { name: "tmp", emptyDir: {} },
             { name: "shm", emptyDir: { medium: "Memory", sizeLimit: "256Mi" } },
+            ...(ha ? [TOKEN_PROJECTION] : []),
           ],
         },
       },

@@ -14,6 +14,8 @@ import type { Database, DatabaseSpec } from "../api/mod.ts";
 export const FULL_SPEC: DatabaseSpec = {
   image: "postgres:17",
   replicas: 3,
+  synchronousReplicas: 1,
+  failoverDelay: 0,
   databaseName: "db",
   username: "user",
   storage: { size: "1Gi", storageClass: "standard" },

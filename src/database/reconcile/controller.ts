@@ -9,7 +9,7 @@
 import type client from "prom-client";
 import type { Controller, Manager } from "../../runtime/controller/mod.ts";
 import type { InformerEvent } from "../../runtime/cache/mod.ts";
-import { CORE } from "../../runtime/client/mod.ts";
+import { CORE, type KubeObject } from "../../runtime/client/mod.ts";
 import {
   type Database,
   DATABASE_RESOURCE,
@@ -27,6 +27,7 @@ import {
   projectStatefulSet,
   type StatefulSet,
 } from "../instances/mod.ts";
+import { HA_OBJECT_TYPES, projectHaObject } from "../ha/mod.ts";
 import { DatabaseMetrics } from "./metrics.ts";
 import { databasePriority, environmentOf } from "./priority.ts";
 import { DatabaseReconciler } from "./reconciler.ts";
@@ -72,6 +73,15 @@ export function setupDatabaseController(
   // The Database's pods, for what they say about failures (pod_health.ts).
   const pods = manager.informer<Pod>(CORE.pods, { ...owned, transform: projectPod });
   pods.indexField(DATABASE_POD_INDEX, databaseOfPod);
+  // With standbys: the instances' access objects and the primary's disruption budget.
+  const haInformer = (type: typeof HA_OBJECT_TYPES[keyof typeof HA_OBJECT_TYPES]) =>
+    manager.informer<KubeObject>(type, { ...owned, transform: projectHaObject });
+  const haObjects = {
+    serviceAccounts: haInformer(HA_OBJECT_TYPES.serviceAccounts),
+    roles: haInformer(HA_OBJECT_TYPES.roles),
+    roleBindings: haInformer(HA_OBJECT_TYPES.roleBindings),
+    budgets: haInformer(HA_OBJECT_TYPES.budgets),
+  };
   const reconciler = new DatabaseReconciler({
     client: manager.client,
     databases,
@@ -79,6 +89,7 @@ export function setupDatabaseController(
     services,
     statefulSets,
     pods,
+    haObjects,
     // The manager's recorder: Events still queued at shutdown are sent before the process ends.
     events: manager.eventRecorder({
       controller: "database.example.com/postgres-operator",
@@ -90,7 +101,7 @@ export function setupDatabaseController(
   return manager.controller<Database>({
     name: "database",
     for: databases,
-    owns: [secrets, services, statefulSets],
+    owns: [secrets, services, statefulSets, ...Object.values(haObjects)],
     watches: [{ informer: pods, map: (pod) => databaseOfPod(pod as Pod) }],
     reconcile: options.metrics
       ? new DatabaseMetrics(options.metrics, databases.store).instrument(reconciler.reconcile)

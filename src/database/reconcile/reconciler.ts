@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { ApiError, type KubeClient } from "../../runtime/client/mod.ts";
+import { ApiError, type KubeClient, type KubeObject } from "../../runtime/client/mod.ts";
 import {
   type EventRecorder,
   type Request,
@@ -52,6 +52,12 @@ import {
 } from "../instances/mod.ts";
 import { allSettledOrThrow, Changes, type StepContext } from "../objects/mod.ts";
 import { ensureServices, type Service } from "../services/mod.ts";
+import {
+  ensureHaObjects,
+  ensurePrimary,
+  type HaObjectCaches,
+  type PrimaryOutcome,
+} from "../ha/mod.ts";
 import { type Observation, writeStatus } from "../status/mod.ts";
 import { releaseFinalizer } from "./finalizer.ts";
 
@@ -64,6 +70,8 @@ export interface DatabaseReconcilerOptions {
   statefulSets: Informer<StatefulSet>;
   /** The Database's pods, indexed by `DATABASE_POD_INDEX`. */
   pods: Informer<Pod>;
+  /** With standbys: the instances' ServiceAccounts, Roles, RoleBindings, the primary's PDBs. */
+  haObjects: { [K in keyof HaObjectCaches]: Informer<KubeObject> };
   events: EventRecorder;
   logger: Logger;
   /** Source of condition timestamps. @default () => new Date() */
@@ -89,6 +97,9 @@ export class DatabaseReconciler {
   readonly #secrets: CreatedObjects<CachedSecret>;
   readonly #services: CreatedObjects<Service>;
   readonly #instances: InstanceCaches;
+  readonly #haObjects: HaObjectCaches;
+  /** When this process wrote each Database's `targetPrimary`. */
+  readonly #targetsSince = new Map<string, number>();
 
   constructor(options: DatabaseReconcilerOptions) {
     this.#o = options;
@@ -97,6 +108,13 @@ export class DatabaseReconciler {
     this.#instances = {
       statefulSets: new CreatedObjects(options.statefulSets),
       pods: options.pods,
+    };
+    const ha = options.haObjects;
+    this.#haObjects = {
+      serviceAccounts: new CreatedObjects(ha.serviceAccounts),
+      roles: new CreatedObjects(ha.roles),
+      roleBindings: new CreatedObjects(ha.roleBindings),
+      budgets: new CreatedObjects(ha.budgets),
     };
   }
 
@@ -109,7 +127,7 @@ export class DatabaseReconciler {
     signal?: AbortSignal,
   ): Promise<Result | void> => {
     const log = logger ?? this.#o.logger;
-    const db = this.#o.databases.store.get(key);
+    let db = this.#o.databases.store.get(key);
     if (!db) return; // Deleted: garbage collection removes what it owned.
     await releaseFinalizer(this.#o.client, db, signal);
     if (db.metadata.deletionTimestamp) return;
@@ -121,9 +139,27 @@ export class DatabaseReconciler {
     const ctx: StepContext = { client: this.#o.client, changes: new Changes(), log, signal };
     try {
       const spec = parsed.spec;
+      // With standbys, who the primary is comes first: the Services and labels follow it.
+      let primary: PrimaryOutcome | undefined;
+      if (spec.replicas > 1) {
+        primary = await ensurePrimary(
+          {
+            client: this.#o.client,
+            pods: this.#o.pods,
+            events: this.#o.events,
+            now: () => (this.#o.now?.() ?? new Date()).getTime(),
+            targetsSince: this.#targetsSince,
+            signal,
+          },
+          db,
+          spec,
+        );
+        db = primary.db;
+      }
+      const current = db;
       const [serviceTaken, [secret, instances]] = await allSettledOrThrow(
-        ensureServices(ctx, this.#services, db, spec),
-        this.#secretThenInstances(ctx, db, spec),
+        ensureServices(ctx, this.#services, current, spec),
+        this.#secretThenInstances(ctx, current, spec),
       );
       const deployed: Observation = { kind: "deployed", ...instances };
       const secretTaken = "conflict" in secret ? secret.conflict : undefined;
@@ -139,6 +175,7 @@ export class DatabaseReconciler {
       if (deployed.conflict || deployed.storageProblem) {
         return { requeueAfterMs: this.#o.degradedRetryMs ?? 30_000 };
       }
+      if (primary?.requeueAfterMs !== undefined) return { requeueAfterMs: primary.requeueAfterMs };
     } catch (error) {
       return await this.#failed(db, error, signal);
     } finally {
@@ -155,9 +192,13 @@ export class DatabaseReconciler {
     db: Database,
     spec: DatabaseSpec,
   ): Promise<[SecretOutcome, InstancesOutcome]> {
-    const secret = await ensureSecret(ctx, this.#secrets, db, spec);
+    const [secret, haTaken] = await allSettledOrThrow(
+      ensureSecret(ctx, this.#secrets, db, spec),
+      ensureHaObjects(ctx, this.#haObjects, db, spec),
+    );
     // No StatefulSet on someone else's Secret: its pods would read it.
     if ("conflict" in secret) return [secret, { replicas: spec.replicas }];
+    if (haTaken) return [secret, { replicas: spec.replicas, conflict: haTaken }];
     return [
       secret,
       await ensureStatefulSet(ctx, this.#instances, db, spec, secret.credentials),

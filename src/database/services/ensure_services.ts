@@ -38,7 +38,7 @@ export async function ensureServices(
   spec: DatabaseSpec,
 ): Promise<string | undefined> {
   const standbyOnly = [desiredPodsService(db), desiredReadOnlyService(db)];
-  const wanted = [desiredService(db), ...(spec.replicas > 1 ? standbyOnly : [])];
+  const wanted = [desiredService(db, spec.replicas), ...(spec.replicas > 1 ? standbyOnly : [])];
   const unwanted = spec.replicas > 1 ? [] : standbyOnly;
   const taken = await allSettledOrThrow(
     ...wanted.map((desired) => ensureService(ctx, services, db, desired)),

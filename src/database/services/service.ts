@@ -1,8 +1,10 @@
 /**
  * The Services in front of a Database's pods:
  *
- * - `<name>`: read-write, the primary only (ordinal 0, by the label the StatefulSet controller
- *   puts on every pod); `<name>.<ns>.svc` is the endpoint the status and the Secret report.
+ * - `<name>`: read-write, the primary only (`status.currentPrimary`): with standbys by the role
+ *   label the operator keeps on each pod (`primary`), with one instance by the pod-name label the
+ *   StatefulSet controller puts on every pod; `<name>.<ns>.svc` is the endpoint the status and
+ *   the Secret report.
  * - `<name>-ro`: read-only, the standbys that are ready (streaming), by the role label the
  *   operator keeps on each pod; only while `replicas` exceeds 1.
  * - `<name>-pods`: the StatefulSet's headless governing Service, so each pod has a stable name
@@ -34,8 +36,12 @@ const POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
 const PORTS = [{ name: "postgres", port: POSTGRES_PORT, targetPort: "postgres", protocol: "TCP" }];
 
 /** The read-write Service `<name>`, in front of the primary. */
-export function desiredService(db: Database): Service {
-  return clusterIpService(db, db.metadata.name!, { [POD_NAME_LABEL]: primaryPod(db) });
+export function desiredService(db: Database, replicas = 1): Service {
+  return clusterIpService(
+    db,
+    db.metadata.name!,
+    replicas > 1 ? { [ROLE_LABEL]: "primary" } : { [POD_NAME_LABEL]: primaryPod(db) },
+  );
 }
 
 /** The read-only Service `<name>-ro`, in front of the ready standbys. */

@@ -11,6 +11,7 @@ import {
   type DatabasePhase,
   type DatabaseStatus,
   POSTGRES_PORT,
+  primaryPod,
   secretName,
   serviceHost,
 } from "../api/mod.ts";
@@ -60,6 +61,12 @@ export function desiredStatus(db: Database, seen: Observation, now: Date): Datab
     };
   };
   const base = {
+    // The primary's fields are the HA step's (ha/ensure_primary.ts): carried, never changed here.
+    currentPrimary: primaryPod(db),
+    ...(db.status?.targetPrimary ? { targetPrimary: db.status.targetPrimary } : {}),
+    ...(db.status?.synchronousStandbys
+      ? { synchronousStandbys: db.status.synchronousStandbys }
+      : {}),
     endpoint: `${serviceHost(db)}:${POSTGRES_PORT}`,
     secretName: secretName(db),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { SYNC_CREDENTIALS_SCRIPT } from "../../../src/database/credentials/mod.ts";
+import { selfSignedKeyPair } from "../../../src/runtime/serving/serving_certificate.ts";
 
 const SCRIPT = new URL("../../../src/database/credentials/sync_credentials.sh", import.meta.url);
 
@@ -32,6 +33,41 @@ async function asPostgres(args: string[], env: Record<string, string> = {}, clea
   }).output();
   const text = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+/**
+ * The one request the script makes of the API server with standbys, `GET` of its Database,
+ * answered over HTTPS on loopback with `status.currentPrimary`, checking the pod's token; the
+ * token and CA go in a folder the script is pointed at as its ServiceAccount's.
+ */
+async function databaseEndpoint(currentPrimary: string) {
+  const pair = await selfSignedKeyPair();
+  const dir = await Deno.makeTempDir({ prefix: "sync-credentials-sa-" });
+  await Deno.writeTextFile(`${dir}/token`, "the-pod-token");
+  await Deno.writeTextFile(`${dir}/ca.crt`, pair.cert);
+  await Deno.chmod(dir, 0o755);
+  const seen: string[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, cert: pair.cert, key: pair.key, onListen: () => {} },
+    (request) => {
+      seen.push(`${request.headers.get("authorization")} ${new URL(request.url).pathname}`);
+      return Response.json({ status: { currentPrimary } });
+    },
+  );
+  return {
+    env: {
+      KUBERNETES_SERVICE_HOST: "127.0.0.1",
+      KUBERNETES_SERVICE_PORT: String(server.addr.port),
+      SERVICE_ACCOUNT_DIR: dir,
+      POD_NAMESPACE: "shop",
+      DATABASE_NAME: "orders",
+    },
+    seen,
+    [Symbol.asyncDispose]: async () => {
+      await server.shutdown();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }
 
 /** Runs the embedded script as the init container does: as `postgres`, with only `env`. */
@@ -103,17 +139,23 @@ Deno.test("SYNC_CREDENTIALS_SCRIPT is sync_credentials.sh without its header", a
 Deno.test("sync_credentials.sh makes a primary whose roles have the Secret's passwords, and follows a rotation", async () => {
   const bin = postgresBin();
   await using tmp = await postgresDir();
+  // The operator made orders-1 the primary (a failover): this pod's ordinal does not matter.
+  await using api = await databaseEndpoint("orders-1");
   const env = {
     PATH: `${bin}:/usr/bin:/bin`,
-    HOSTNAME: "orders-0",
+    HOSTNAME: "orders-1",
     PGDATA: `${tmp.dir}/pgdata`,
     POSTGRES_USER: "app",
     POSTGRES_PASSWORD: "first'pass",
     POSTGRES_DB: "app",
     REPLICATION_PASSWORD: "replicate",
+    ...api.env,
   };
   const first = await runScript(env);
   assert.equal(first.code, 0, first.stderr);
+  assert.deepEqual(api.seen, [
+    "Bearer the-pod-token /apis/database.example.com/v1/namespaces/shop/databases/orders",
+  ]);
   assert.match(first.stdout, /Initialising the primary's data directory/);
   assert.match(first.stdout, /Created database app/);
   const hba = await Deno.readTextFile(`${tmp.dir}/pgdata/pg_hba.conf`);
@@ -149,7 +191,8 @@ Deno.test("sync_credentials.sh refuses a data directory of another major version
   const empty = await runScript(env);
   assert.equal(empty.code, 0, empty.stderr);
   assert.match(empty.stdout, /No data directory yet/);
-  await runScript({ ...env, REPLICATION_PASSWORD: "r" });
+  await using api = await databaseEndpoint("orders-0");
+  await runScript({ ...env, REPLICATION_PASSWORD: "r", ...api.env });
   await asPostgres(["sh", "-c", `echo 9 > ${env.PGDATA}/PG_VERSION`]);
   const refused = await runScript(env);
   assert.equal(refused.code, 1);

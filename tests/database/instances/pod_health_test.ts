@@ -1,3 +1,4 @@
+import type { Database } from "../../../src/database/api/mod.ts";
 import assert from "node:assert/strict";
 import {
   type ContainerStatus,
@@ -80,9 +81,15 @@ Deno.test("podProblem() reports an unschedulable pod first, by pod name order", 
 Deno.test("streamingStandbys() counts ready pods other than the primary", () => {
   const ready = { conditions: [{ type: "Ready", status: "True" }] };
   const notReady = { conditions: [{ type: "Ready", status: "False" }] };
-  const db = { metadata: { name: "db" } };
+  const db = { metadata: { name: "db" } } as Database;
   assert.equal(
     streamingStandbys(db, [pod("db-0", ready), pod("db-1", ready), pod("db-2", notReady)]),
     1,
+  );
+  // The primary is a fact in status, not an ordinal.
+  const failedOver = { ...db, status: { currentPrimary: "db-1" } } as Database;
+  assert.equal(
+    streamingStandbys(failedOver, [pod("db-0", ready), pod("db-1", ready), pod("db-2", ready)]),
+    2,
   );
 });

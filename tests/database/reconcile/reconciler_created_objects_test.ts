@@ -5,6 +5,7 @@
  * second reconcile would POST the Secret, Service and StatefulSet again, be refused (409) and
  * read each back.
  */
+import { HA_OBJECT_TYPES } from "../../../src/database/ha/mod.ts";
 import assert from "node:assert/strict";
 import { ControlPlane, eventually } from "../../../tools/testenv/mod.ts";
 import { Informer } from "../../../src/runtime/cache/mod.ts";
@@ -61,6 +62,12 @@ Deno.test("a reconcile before the cache shows what the last one created sends no
       services: new Informer(client, CORE.services, { transform: projectService }),
       statefulSets: new Informer(client, CORE.statefulSets, { transform: projectStatefulSet }),
       pods,
+      haObjects: {
+        serviceAccounts: new Informer(client, HA_OBJECT_TYPES.serviceAccounts),
+        roles: new Informer(client, HA_OBJECT_TYPES.roles),
+        roleBindings: new Informer(client, HA_OBJECT_TYPES.roleBindings),
+        budgets: new Informer(client, HA_OBJECT_TYPES.budgets),
+      },
       events: { record: () => {} } as unknown as EventRecorder,
       logger: new Logger({ format: "json", level: "warn", write: () => {} }),
     });

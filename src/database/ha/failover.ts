@@ -1,0 +1,179 @@
+/**
+ * Who should be the primary, decided from what the operator sees: a pure state machine over the
+ * instances' pods and nodes, tested on virtual time. `ensure_primary.ts` carries out what it
+ * returns; the instances follow `status.currentPrimary` and `status.targetPrimary`
+ * (`instances/instance_manager.sh`).
+ *
+ * A change of primary goes in two writes, so that the old primary has stopped before the new
+ * one accepts a write:
+ * 1. `targetPrimary = T`: the old primary's instance stops its server (cleanly for a
+ *    switchover, at once when it is failing); standbys start to follow T.
+ * 2. `currentPrimary = T`, once the old primary no longer answers, or its node is lost (an
+ *    isolated primary stops itself within {@linkcode FENCE_BUDGET_MS}, see below), or
+ *    {@linkcode FENCE_GRACE_MS} passed: T's instance promotes itself, and `<name>` selects it.
+ *    `targetPrimary` is cleared once T answers as a primary.
+ *
+ * The primary is lost when its pod is gone, or not ready after having served (not while it
+ * starts, nor while it restarts promptly after a crash), or when its node's Lease has not been
+ * renewed for a renew interval plus the fence budget: a kubelet renews every quarter of the
+ * Lease's duration, so detection does not wait for the node-lifecycle controller's grace
+ * period. Then `spec.failoverDelay` more seconds, and the most advanced standby is promoted.
+ *
+ * @module
+ */
+
+/** What the operator knows of one instance. */
+export interface InstanceView {
+  name: string;
+  /** The pod exists (and is not being deleted). */
+  exists: boolean;
+  /** Its Ready condition is True. */
+  ready: boolean;
+  /** When Ready last changed (ms since the epoch), if known. */
+  readySince?: number | undefined;
+  /**
+   * Not ready only because its server has not started or not yet been ready since it started
+   * (a new pod, a prompt restart): not a lost primary.
+   */
+  starting?: boolean;
+  /** Its node's kubelet has not renewed the node's Lease in time: the node is gone or cut off. */
+  nodeLost: boolean;
+  /** When the node counts as lost since (ms), if lost. */
+  nodeLostSince?: number | undefined;
+  /** The node is cordoned (a drain): the primary should move. */
+  nodeUnschedulable: boolean;
+}
+
+/** The HA part of a Database's status and spec, and the switchover asked for. */
+export interface PrimaryState {
+  current: string;
+  target?: string | undefined;
+  /** When the operator wrote `target` (ms); unknown after an operator restart. */
+  targetSince?: number | undefined;
+  /** `database.example.com/target-primary`, if set. */
+  requested?: string | undefined;
+  /** `spec.failoverDelay` in seconds. */
+  failoverDelay: number;
+}
+
+/** How long an isolated primary takes at most to stop itself (instance_manager.sh). */
+export const FENCE_BUDGET_MS = 10_000;
+/** How long a live instance takes at most to see a new target and stop its server. */
+export const FENCE_GRACE_MS = 8_000;
+
+/** What to do now. */
+export type PrimaryDecision =
+  | { kind: "steady"; recheckAfterMs?: number }
+  /** Promote the most advanced standby; `fenced`: the old primary is known stopped. */
+  | { kind: "failover"; reason: string; message: string; fenced: boolean }
+  /** Move the primary to `to` (or to the best ready standby when undefined), cleanly. */
+  | { kind: "switchover"; to?: string; reason: string; message: string }
+  /** Wait: the old primary may still run. */
+  | { kind: "fencing"; recheckAfterMs: number }
+  /** Step 2: `currentPrimary = target`. */
+  | { kind: "promote"; target: string }
+  /** The target answers as primary: clear `targetPrimary`. */
+  | { kind: "complete"; target: string }
+  /** A switchover request that cannot be carried out. */
+  | { kind: "refused"; message: string };
+
+/**
+ * The next step for a Database with standbys. `oldStopped` says whether the old primary's
+ * server still answers (probed by the caller only while a target is set); `targetIsPrimary`
+ * whether the target answers as a primary.
+ */
+export function decidePrimary(
+  state: PrimaryState,
+  instances: InstanceView[],
+  now: number,
+  probes: { oldStopped?: boolean; targetIsPrimary?: boolean } = {},
+): PrimaryDecision {
+  const byName = new Map(instances.map((i) => [i.name, i]));
+  const primary = byName.get(state.current);
+  if (state.target && state.target !== state.current) {
+    const fenced = probes.oldStopped === true || !primary?.exists || primary.nodeLost ||
+      (state.targetSince !== undefined && now - state.targetSince >= FENCE_GRACE_MS);
+    if (fenced) return { kind: "promote", target: state.target };
+    const since = state.targetSince ?? now;
+    // Asked again every half second: a live old primary stops within one of its polls.
+    return {
+      kind: "fencing",
+      recheckAfterMs: Math.max(100, Math.min(500, since + FENCE_GRACE_MS - now)),
+    };
+  }
+  if (state.target) {
+    return probes.targetIsPrimary
+      ? { kind: "complete", target: state.target }
+      : { kind: "steady", recheckAfterMs: 1_000 };
+  }
+  // A missing primary pod is lost only once the database has served: at creation no pod is.
+  const served = instances.some((i) => i.name !== state.current && i.ready);
+  const lost = !primary?.exists && !served ? undefined : lostSince(primary, now);
+  if (lost !== undefined) {
+    const at = lost.since + state.failoverDelay * 1_000;
+    if (now < at) return { kind: "steady", recheckAfterMs: at - now };
+    return {
+      kind: "failover",
+      reason: lost.reason,
+      message: `The primary ${state.current} is lost: ${lost.message}`,
+      fenced: lost.fenced,
+    };
+  }
+  if (state.requested && state.requested !== state.current) {
+    const to = byName.get(state.requested);
+    if (!to?.exists) {
+      return {
+        kind: "refused",
+        message: `Pod ${state.requested} is not an instance of this database`,
+      };
+    }
+    if (!to.ready || to.nodeLost) {
+      return { kind: "refused", message: `Pod ${state.requested} is not ready to take over` };
+    }
+    return {
+      kind: "switchover",
+      to: state.requested,
+      reason: "SwitchoverRequested",
+      message: `Switching the primary from ${state.current} to ${state.requested} as asked`,
+    };
+  }
+  if (primary?.nodeUnschedulable) {
+    const fit = instances.some((i) =>
+      i.name !== state.current && i.ready && !i.nodeLost && !i.nodeUnschedulable
+    );
+    if (fit) {
+      return {
+        kind: "switchover",
+        reason: "NodeDraining",
+        message: `The node of the primary ${state.current} is cordoned: moving the primary`,
+      };
+    }
+  }
+  return { kind: "steady" };
+}
+
+function lostSince(
+  primary: InstanceView | undefined,
+  now: number,
+): { since: number; reason: string; message: string; fenced: boolean } | undefined {
+  if (!primary?.exists) {
+    return { since: now, reason: "PrimaryPodMissing", message: "its pod is gone", fenced: true };
+  }
+  if (primary.nodeLost) {
+    return {
+      since: primary.nodeLostSince ?? now,
+      reason: "NodeLost",
+      message: "its node stopped renewing its Lease",
+      fenced: true,
+    };
+  }
+  if (!primary.ready && !primary.starting) {
+    return {
+      since: primary.readySince ?? now,
+      reason: "PrimaryNotReady",
+      message: "its pod is not ready",
+      fenced: false,
+    };
+  }
+  return undefined;
+}

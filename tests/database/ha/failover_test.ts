@@ -1,0 +1,108 @@
+/** decidePrimary() on virtual time: when the primary moves, and in how many steps. */
+import assert from "node:assert/strict";
+import {
+  decidePrimary,
+  FENCE_GRACE_MS,
+  type InstanceView,
+  type PrimaryState,
+} from "../../../src/database/ha/mod.ts";
+
+const NOW = 1_000_000;
+
+function view(name: string, extra: Partial<InstanceView> = {}): InstanceView {
+  return { name, exists: true, ready: true, nodeLost: false, nodeUnschedulable: false, ...extra };
+}
+
+function state(extra: Partial<PrimaryState> = {}): PrimaryState {
+  return { current: "db-0", failoverDelay: 0, ...extra };
+}
+
+const healthy = [view("db-0"), view("db-1"), view("db-2")];
+
+Deno.test("decidePrimary() leaves a healthy primary alone", () => {
+  assert.deepEqual(decidePrimary(state(), healthy, NOW), { kind: "steady" });
+});
+
+Deno.test("decidePrimary() fails over at once when the primary's node is lost, fenced", () => {
+  const instances = [view("db-0", { nodeLost: true, nodeLostSince: NOW - 1 }), ...healthy.slice(1)];
+  const decision = decidePrimary(state(), instances, NOW);
+  assert.equal(decision.kind, "failover");
+  assert.ok(decision.kind === "failover" && decision.fenced && decision.reason === "NodeLost");
+});
+
+Deno.test("decidePrimary() waits spec.failoverDelay after the primary became not ready", () => {
+  const instances = [view("db-0", { ready: false, readySince: NOW - 4_000 }), ...healthy.slice(1)];
+  assert.deepEqual(decidePrimary(state({ failoverDelay: 10 }), instances, NOW), {
+    kind: "steady",
+    recheckAfterMs: 6_000,
+  });
+  const decision = decidePrimary(state({ failoverDelay: 10 }), instances, NOW + 6_000);
+  assert.equal(decision.kind, "failover");
+  // Its node is alive: the old primary must first see the target and stop.
+  assert.ok(decision.kind === "failover" && !decision.fenced);
+});
+
+Deno.test("decidePrimary() promotes the target only once the old primary is stopped or had time", () => {
+  const during = state({ target: "db-1", targetSince: NOW });
+  assert.deepEqual(decidePrimary(during, healthy, NOW + 1_000, { oldStopped: false }), {
+    kind: "fencing",
+    recheckAfterMs: 500,
+  });
+  assert.deepEqual(decidePrimary(during, healthy, NOW + 1_000, { oldStopped: true }), {
+    kind: "promote",
+    target: "db-1",
+  });
+  assert.deepEqual(decidePrimary(during, healthy, NOW + FENCE_GRACE_MS, { oldStopped: false }), {
+    kind: "promote",
+    target: "db-1",
+  });
+  // After an operator restart the time of the target is unknown: the grace starts again.
+  assert.equal(decidePrimary(state({ target: "db-1" }), healthy, NOW).kind, "fencing");
+});
+
+Deno.test("decidePrimary() completes when the target answers as the primary", () => {
+  const promoted = state({ current: "db-1", target: "db-1" });
+  assert.deepEqual(decidePrimary(promoted, healthy, NOW, { targetIsPrimary: false }), {
+    kind: "steady",
+    recheckAfterMs: 1_000,
+  });
+  assert.deepEqual(decidePrimary(promoted, healthy, NOW, { targetIsPrimary: true }), {
+    kind: "complete",
+    target: "db-1",
+  });
+});
+
+Deno.test("decidePrimary() switches over to a requested ready standby, and refuses others", () => {
+  const asked = decidePrimary(state({ requested: "db-2" }), healthy, NOW);
+  assert.ok(asked.kind === "switchover" && asked.to === "db-2");
+  assert.equal(decidePrimary(state({ requested: "db-0" }), healthy, NOW).kind, "steady");
+  const notReady = [...healthy.slice(0, 2), view("db-2", { ready: false })];
+  assert.equal(decidePrimary(state({ requested: "db-2" }), notReady, NOW).kind, "refused");
+  assert.equal(decidePrimary(state({ requested: "db-7" }), healthy, NOW).kind, "refused");
+});
+
+Deno.test("decidePrimary() moves the primary off a cordoned node when a standby can take it", () => {
+  const cordoned = [view("db-0", { nodeUnschedulable: true }), ...healthy.slice(1)];
+  assert.equal(decidePrimary(state(), cordoned, NOW).kind, "switchover");
+  const allCordoned = healthy.map((v) => ({ ...v, nodeUnschedulable: true }));
+  assert.deepEqual(decidePrimary(state(), allCordoned, NOW), { kind: "steady" });
+});
+
+Deno.test("decidePrimary() treats a missing primary pod as lost and already stopped", () => {
+  const decision = decidePrimary(
+    state(),
+    [view("db-0", { exists: false }), ...healthy.slice(1)],
+    NOW,
+  );
+  assert.ok(decision.kind === "failover" && decision.fenced);
+});
+
+Deno.test("decidePrimary() does not fail over from a primary that is still starting", () => {
+  const starting = [view("db-0", { ready: false, starting: true }), ...healthy.slice(1)];
+  assert.deepEqual(decidePrimary(state(), starting, NOW), { kind: "steady" });
+});
+
+Deno.test("decidePrimary() does not fail over while a new Database's pods are being made", () => {
+  const none = [view("db-0", { exists: false, ready: false }), view("db-1", { ready: false })];
+  assert.deepEqual(decidePrimary(state(), none, NOW), { kind: "steady" });
+});

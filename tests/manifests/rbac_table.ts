@@ -45,7 +45,9 @@ export const MANAGER_ROLE: Table = {
   "/services": ["create", "delete", "get", "list", "patch", "watch"],
   // src/database/instances/pod_health.ts: the Database's pods, cached to report their failures;
   // reconciler.ts #labelRoles: merge patch of the role label.
-  "/pods": ["list", "patch", "watch"],
+  // ha/ensure_primary.ts roll: with standbys the StatefulSet is OnDelete, and the operator
+  // deletes one outdated pod at a time (standbys first, the primary after a switchover).
+  "/pods": ["delete", "list", "patch", "watch"],
   // #ensureStatefulSet: an earlier version's StatefulSet is deleted (orphaning its pods) and
   // made again with its governing Service; GET on a cache miss.
   "apps/statefulsets": ["create", "delete", "get", "list", "patch", "watch"],

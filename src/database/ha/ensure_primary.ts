@@ -7,47 +7,25 @@
  *
  * @module
  */
-import { type KubeClient, objectPath } from "../../runtime/client/mod.ts";
-import type { Informer } from "../../runtime/cache/mod.ts";
-import type { EventRecorder } from "../../runtime/controller/mod.ts";
-import {
-  type Database,
-  DATABASE_RESOURCE,
-  type DatabaseSpec,
-  FIELD_MANAGER,
-  primaryPod,
-  secretName,
-} from "../api/mod.ts";
-import { DATABASE_POD_INDEX, type Pod } from "../instances/mod.ts";
-import { decidePrimary, type InstanceView, type PrimaryDecision } from "./failover.ts";
+import { type Database, type DatabaseSpec, primaryPod } from "../api/mod.ts";
+import { DATABASE_POD_INDEX } from "../instances/mod.ts";
+import { decidePrimary, type InstanceView } from "./failover.ts";
 import { nodeCordoned, nodeLiveness, readNodeLease } from "./node_lease.ts";
-import { type InstanceReport, probeInstance } from "./instance_probe.ts";
+import { probeInstance } from "./instance_probe.ts";
+import { act, credentials, type PrimaryDeps, type PrimaryOutcome, roll } from "./primary_steps.ts";
+
+export type { PrimaryDeps, PrimaryOutcome };
 
 /** The annotation that asks for a switchover to the pod it names. */
 export const TARGET_PRIMARY_ANNOTATION = "database.example.com/target-primary";
-
-/** What the step reads and writes through. */
-export interface PrimaryDeps {
-  client: KubeClient;
-  pods: Informer<Pod>;
-  events: EventRecorder;
-  now: () => number;
-  /** When this process wrote each Database's `targetPrimary` (key → ms). */
-  targetsSince: Map<string, number>;
-  signal?: AbortSignal | undefined;
-}
-
-/** The Database as it is after the step, and when to look again. */
-export interface PrimaryOutcome {
-  db: Database;
-  requeueAfterMs?: number;
-}
 
 /** Decides and moves the primary of `db` (which has standbys). */
 export async function ensurePrimary(
   deps: PrimaryDeps,
   db: Database,
   spec: DatabaseSpec,
+  /** A switchover the operator needs (a scale-down below the primary), else the annotation's. */
+  requested = db.metadata.annotations?.[TARGET_PRIMARY_ANNOTATION],
 ): Promise<PrimaryOutcome> {
   const key = `${db.metadata.namespace}/${db.metadata.name}`;
   const now = deps.now();
@@ -116,142 +94,24 @@ export async function ensurePrimary(
       current,
       target,
       targetSince: target ? deps.targetsSince.get(key) : undefined,
-      requested: db.metadata.annotations?.[TARGET_PRIMARY_ANNOTATION],
+      requested,
       failoverDelay: spec.failoverDelay ?? 0,
     },
     views,
     now,
     probes,
   );
-  const result = await act(deps, db, decision, views, ask);
+  let result: PrimaryOutcome;
+  if (decision.kind === "steady" && !target) {
+    result = await roll(deps, db, views, pods, ask);
+    if (decision.recheckAfterMs !== undefined) {
+      result.requeueAfterMs = Math.min(result.requeueAfterMs ?? Infinity, decision.recheckAfterMs);
+    }
+  } else {
+    result = await act(deps, db, decision, views, ask);
+  }
   const after = [result.requeueAfterMs, recheck].filter((n): n is number => n !== undefined);
   return after.length > 0
     ? { ...result, requeueAfterMs: Math.max(100, Math.min(...after)) }
     : result;
-}
-
-async function act(
-  deps: PrimaryDeps,
-  db: Database,
-  decision: PrimaryDecision,
-  views: InstanceView[],
-  ask: (name: string) => Promise<InstanceReport | undefined>,
-): Promise<PrimaryOutcome> {
-  const key = `${db.metadata.namespace}/${db.metadata.name}`;
-  const current = primaryPod(db);
-  switch (decision.kind) {
-    case "steady":
-      return {
-        db,
-        ...(decision.recheckAfterMs ? { requeueAfterMs: decision.recheckAfterMs } : {}),
-      };
-    case "fencing":
-      return { db, requeueAfterMs: decision.recheckAfterMs };
-    case "refused":
-      deps.events.record(db, "Warning", "SwitchoverRefused", "Switchover", decision.message);
-      return { db };
-    case "failover":
-    case "switchover": {
-      const candidates = views.filter((v) =>
-        v.name !== current && v.exists && !v.nodeLost &&
-        (decision.kind === "failover" || (v.ready && !v.nodeUnschedulable)) &&
-        (decision.kind === "failover" || !decision.to || v.name === decision.to)
-      );
-      const best = await mostAdvanced(candidates.map((v) => v.name), ask);
-      if (!best) {
-        deps.events.record(
-          db,
-          "Warning",
-          "NoStandbyToPromote",
-          decision.kind === "failover" ? "Failover" : "Switchover",
-          `${decision.message}, and no standby answers to take over`,
-        );
-        return { db, requeueAfterMs: 2_000 };
-      }
-      const fenced = decision.kind === "failover" && decision.fenced;
-      const next = await patchPrimary(deps, db, {
-        targetPrimary: best,
-        ...(fenced ? { currentPrimary: best } : {}),
-      });
-      deps.targetsSince.set(key, deps.now());
-      deps.events.record(
-        db,
-        "Warning",
-        decision.kind === "failover" ? "FailingOver" : "SwitchingOver",
-        decision.kind === "failover" ? "Failover" : "Switchover",
-        `${decision.message}; promoting ${best}`,
-      );
-      return { db: next, requeueAfterMs: 500 };
-    }
-    case "promote": {
-      const next = await patchPrimary(deps, db, { currentPrimary: decision.target });
-      deps.events.record(
-        db,
-        "Normal",
-        "Promoting",
-        "Failover",
-        `${current} has stopped serving; ${decision.target} becomes the primary`,
-      );
-      return { db: next, requeueAfterMs: 500 };
-    }
-    case "complete": {
-      const next = await patchPrimary(deps, db, { targetPrimary: null });
-      deps.targetsSince.delete(key);
-      deps.events.record(
-        db,
-        "Normal",
-        "Promoted",
-        "Failover",
-        `${decision.target} is the primary`,
-      );
-      return { db: next };
-    }
-  }
-}
-
-/** The standby with the most WAL among `names` that answer as standbys; lowest name on a tie. */
-async function mostAdvanced(
-  names: string[],
-  ask: (name: string) => Promise<InstanceReport | undefined>,
-): Promise<string | undefined> {
-  const reports = await Promise.all(names.map(async (name) => ({ name, report: await ask(name) })));
-  let best: { name: string; lsn: bigint } | undefined;
-  for (const { name, report } of reports.sort((a, b) => a.name < b.name ? -1 : 1)) {
-    if (!report?.inRecovery) continue;
-    if (!best || report.lsn > best.lsn) best = { name, lsn: report.lsn };
-  }
-  return best?.name;
-}
-
-/** A status patch of the primary's fields, refused (409) if the Database changed meanwhile. */
-async function patchPrimary(
-  deps: PrimaryDeps,
-  db: Database,
-  fields: { currentPrimary?: string; targetPrimary?: string | null },
-): Promise<Database> {
-  const updated = await deps.client.request<Database>(
-    "PATCH",
-    objectPath(DATABASE_RESOURCE, db.metadata.namespace, db.metadata.name!, "status"),
-    {
-      body: { metadata: { resourceVersion: db.metadata.resourceVersion }, status: fields },
-      contentType: "application/merge-patch+json",
-      query: { fieldManager: FIELD_MANAGER },
-      signal: deps.signal,
-    },
-  );
-  return { ...db, metadata: updated.metadata, status: updated.status ?? {} };
-}
-
-async function credentials(deps: PrimaryDeps, db: Database) {
-  const secret = await deps.client.request<{ data?: Record<string, string> }>(
-    "GET",
-    objectPath(
-      { group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true },
-      db.metadata.namespace,
-      secretName(db),
-    ),
-    { signal: deps.signal },
-  );
-  const decode = (key: string) => atob(secret.data?.[key] ?? "");
-  return { user: decode("username"), password: decode("password") };
 }

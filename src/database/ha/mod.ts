@@ -15,4 +15,5 @@ export * from "./instance_probe.ts";
 export * from "./instance_access.ts";
 export * from "./disruption_budget.ts";
 export * from "./ensure_ha_objects.ts";
+export * from "./rolling_update.ts";
 export * from "./ensure_primary.ts";

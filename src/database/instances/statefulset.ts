@@ -171,6 +171,9 @@ export function desiredStatefulSet(
       podManagementPolicy: "Parallel",
       selector: { matchLabels: selectorLabels(db) },
       persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+      // With standbys the operator restarts the pods itself, standbys first, then a switchover
+      // (ha/rolling_update.ts); one instance rolls as usual.
+      ...(ha ? { updateStrategy: { type: "OnDelete" } } : {}),
       template: {
         metadata: {
           labels: labels(db),

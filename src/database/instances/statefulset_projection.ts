@@ -11,5 +11,11 @@ import { desiredStatefulSet, type StatefulSet } from "./statefulset.ts";
 export const projectStatefulSet = projection<StatefulSet>({
   metadata: WRITERS,
   spec: openMaps(shapeOf(desiredStatefulSet(FULL_EXAMPLE, FULL_SPEC, undefined, "version").spec)),
-  status: { observedGeneration: true, replicas: true, readyReplicas: true, updatedReplicas: true },
+  status: {
+    observedGeneration: true,
+    replicas: true,
+    readyReplicas: true,
+    updatedReplicas: true,
+    updateRevision: true,
+  },
 });

@@ -41,6 +41,7 @@ import {
   type DatabaseSpec,
   parseDatabaseSpec,
   type ParseDatabaseSpecResult,
+  primaryPod,
 } from "../api/mod.ts";
 import { type CachedSecret, ensureSecret, type SecretOutcome } from "../credentials/mod.ts";
 import {
@@ -138,7 +139,13 @@ export class DatabaseReconciler {
     if (!parsed.ok) return await this.#refuseSpec(db, parsed.message, signal);
     const ctx: StepContext = { client: this.#o.client, changes: new Changes(), log, signal };
     try {
-      const spec = parsed.spec;
+      let spec = parsed.spec;
+      // A scale-down would remove the primary's pod: first a switchover to ordinal 0, with the
+      // instances kept as they are meanwhile.
+      const running = this.#o.statefulSets.store.get(key)?.spec?.replicas ?? 0;
+      const primaryOrdinal = Number(primaryPod(db).slice(db.metadata.name!.length + 1));
+      const moveFirst = primaryOrdinal >= spec.replicas && running > spec.replicas;
+      if (moveFirst) spec = { ...spec, replicas: running };
       // With standbys, who the primary is comes first: the Services and labels follow it.
       let primary: PrimaryOutcome | undefined;
       if (spec.replicas > 1) {
@@ -146,6 +153,7 @@ export class DatabaseReconciler {
           {
             client: this.#o.client,
             pods: this.#o.pods,
+            statefulSets: this.#o.statefulSets,
             events: this.#o.events,
             now: () => (this.#o.now?.() ?? new Date()).getTime(),
             targetsSince: this.#targetsSince,
@@ -153,6 +161,7 @@ export class DatabaseReconciler {
           },
           db,
           spec,
+          moveFirst ? `${db.metadata.name}-0` : undefined,
         );
         db = primary.db;
       }

@@ -1,0 +1,220 @@
+/**
+ * What `ensure_primary.ts` does with a decision: the status patches that move the primary
+ * (guarded by the Database's resourceVersion), the choice of the most advanced standby, the
+ * pod deletions of a rolling update, and an Event for each.
+ *
+ * @module
+ */
+import { ApiError, type KubeClient, objectPath } from "../../runtime/client/mod.ts";
+import type { Informer } from "../../runtime/cache/mod.ts";
+import type { EventRecorder } from "../../runtime/controller/mod.ts";
+import {
+  type Database,
+  DATABASE_RESOURCE,
+  FIELD_MANAGER,
+  primaryPod,
+  secretName,
+} from "../api/mod.ts";
+import type { Pod, StatefulSet } from "../instances/mod.ts";
+import type { InstanceView, PrimaryDecision } from "./failover.ts";
+import type { InstanceReport } from "./instance_probe.ts";
+import { nextRollingStep } from "./rolling_update.ts";
+
+/** What the step reads and writes through. */
+export interface PrimaryDeps {
+  client: KubeClient;
+  pods: Informer<Pod>;
+  statefulSets: Informer<StatefulSet>;
+  events: EventRecorder;
+  now: () => number;
+  /** When this process wrote each Database's `targetPrimary` (key → ms). */
+  targetsSince: Map<string, number>;
+  signal?: AbortSignal | undefined;
+}
+
+/** The Database as it is after the step, and when to look again. */
+export interface PrimaryOutcome {
+  db: Database;
+  requeueAfterMs?: number;
+}
+
+/** The next step of a rolling update of the pod template, if one is under way. */
+export async function roll(
+  deps: PrimaryDeps,
+  db: Database,
+  views: InstanceView[],
+  pods: Map<string, Pod>,
+  ask: (name: string) => Promise<InstanceReport | undefined>,
+): Promise<PrimaryOutcome> {
+  const sts = deps.statefulSets.store.get(`${db.metadata.namespace}/${db.metadata.name}`);
+  const step = nextRollingStep(
+    views.map((v) => ({
+      name: v.name,
+      ready: v.ready,
+      revision: pods.get(v.name)?.metadata.labels?.["controller-revision-hash"],
+    })),
+    sts?.status?.updateRevision,
+    primaryPod(db),
+  );
+  if (step.kind === "none") return { db };
+  if (step.kind === "switchover") {
+    return await act(
+      deps,
+      db,
+      {
+        kind: "switchover",
+        reason: "RollingUpdate",
+        message:
+          `Every standby runs the new pod template: switching the primary ${primaryPod(db)} ` +
+          "over before it restarts",
+      },
+      views,
+      ask,
+    );
+  }
+  await deps.client.request(
+    "DELETE",
+    objectPath(
+      { group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true },
+      db.metadata.namespace,
+      step.pod,
+    ),
+    { signal: deps.signal },
+  ).catch((error) => {
+    if (!(error instanceof ApiError && error.code === 404)) throw error;
+  });
+  deps.events.record(
+    db,
+    "Normal",
+    "RollingUpdate",
+    "Update",
+    `Restarting ${step.pod} with the new pod template`,
+  );
+  return { db, requeueAfterMs: 2_000 };
+}
+
+export async function act(
+  deps: PrimaryDeps,
+  db: Database,
+  decision: PrimaryDecision,
+  views: InstanceView[],
+  ask: (name: string) => Promise<InstanceReport | undefined>,
+): Promise<PrimaryOutcome> {
+  const key = `${db.metadata.namespace}/${db.metadata.name}`;
+  const current = primaryPod(db);
+  switch (decision.kind) {
+    case "steady":
+      return {
+        db,
+        ...(decision.recheckAfterMs ? { requeueAfterMs: decision.recheckAfterMs } : {}),
+      };
+    case "fencing":
+      return { db, requeueAfterMs: decision.recheckAfterMs };
+    case "refused":
+      deps.events.record(db, "Warning", "SwitchoverRefused", "Switchover", decision.message);
+      return { db };
+    case "failover":
+    case "switchover": {
+      const candidates = views.filter((v) =>
+        v.name !== current && v.exists && !v.nodeLost &&
+        (decision.kind === "failover" || (v.ready && !v.nodeUnschedulable)) &&
+        (decision.kind === "failover" || !decision.to || v.name === decision.to)
+      );
+      const best = await mostAdvanced(candidates.map((v) => v.name), ask);
+      if (!best) {
+        deps.events.record(
+          db,
+          "Warning",
+          "NoStandbyToPromote",
+          decision.kind === "failover" ? "Failover" : "Switchover",
+          `${decision.message}, and no standby answers to take over`,
+        );
+        return { db, requeueAfterMs: 2_000 };
+      }
+      const fenced = decision.kind === "failover" && decision.fenced;
+      const next = await patchPrimary(deps, db, {
+        targetPrimary: best,
+        ...(fenced ? { currentPrimary: best } : {}),
+      });
+      deps.targetsSince.set(key, deps.now());
+      deps.events.record(
+        db,
+        "Warning",
+        decision.kind === "failover" ? "FailingOver" : "SwitchingOver",
+        decision.kind === "failover" ? "Failover" : "Switchover",
+        `${decision.message}; promoting ${best}`,
+      );
+      return { db: next, requeueAfterMs: 500 };
+    }
+    case "promote": {
+      const next = await patchPrimary(deps, db, { currentPrimary: decision.target });
+      deps.events.record(
+        db,
+        "Normal",
+        "Promoting",
+        "Failover",
+        `${current} has stopped serving; ${decision.target} becomes the primary`,
+      );
+      return { db: next, requeueAfterMs: 500 };
+    }
+    case "complete": {
+      const next = await patchPrimary(deps, db, { targetPrimary: null });
+      deps.targetsSince.delete(key);
+      deps.events.record(
+        db,
+        "Normal",
+        "Promoted",
+        "Failover",
+        `${decision.target} is the primary`,
+      );
+      return { db: next };
+    }
+  }
+}
+
+/** The standby with the most WAL among `names` that answer as standbys; lowest name on a tie. */
+async function mostAdvanced(
+  names: string[],
+  ask: (name: string) => Promise<InstanceReport | undefined>,
+): Promise<string | undefined> {
+  const reports = await Promise.all(names.map(async (name) => ({ name, report: await ask(name) })));
+  let best: { name: string; lsn: bigint } | undefined;
+  for (const { name, report } of reports.sort((a, b) => a.name < b.name ? -1 : 1)) {
+    if (!report?.inRecovery) continue;
+    if (!best || report.lsn > best.lsn) best = { name, lsn: report.lsn };
+  }
+  return best?.name;
+}
+
+/** A status patch of the primary's fields, refused (409) if the Database changed meanwhile. */
+async function patchPrimary(
+  deps: PrimaryDeps,
+  db: Database,
+  fields: { currentPrimary?: string; targetPrimary?: string | null },
+): Promise<Database> {
+  const updated = await deps.client.request<Database>(
+    "PATCH",
+    objectPath(DATABASE_RESOURCE, db.metadata.namespace, db.metadata.name!, "status"),
+    {
+      body: { metadata: { resourceVersion: db.metadata.resourceVersion }, status: fields },
+      contentType: "application/merge-patch+json",
+      query: { fieldManager: FIELD_MANAGER },
+      signal: deps.signal,
+    },
+  );
+  return { ...db, metadata: updated.metadata, status: updated.status ?? {} };
+}
+
+export async function credentials(deps: PrimaryDeps, db: Database) {
+  const secret = await deps.client.request<{ data?: Record<string, string> }>(
+    "GET",
+    objectPath(
+      { group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true },
+      db.metadata.namespace,
+      secretName(db),
+    ),
+    { signal: deps.signal },
+  );
+  const decode = (key: string) => atob(secret.data?.[key] ?? "");
+  return { user: decode("username"), password: decode("password") };
+}

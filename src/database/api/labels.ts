@@ -12,7 +12,7 @@ export const FIELD_MANAGER = "postgres-operator";
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "postgres-operator";
 
-/** The label the operator keeps on each pod: `primary` (ordinal 0) or `replica`. */
+/** The label the operator keeps on each pod: `primary` (`status.currentPrimary`) or `replica`. */
 export const ROLE_LABEL = "database.example.com/role";
 
 /** The course's selector labels; scripts written for it select pods with them. */

@@ -14,11 +14,13 @@
  * The same container refuses a data directory of another major version than the image's, with a
  * termination message saying so, instead of letting the server crash-loop.
  *
- * With standbys (`replicas` above 1) it also prepares replication: on the primary (ordinal 0)
- * it initialises an empty data directory itself, so the replication role exists from the first
- * start, and keeps the role `streaming_replica` and its `pg_hba.conf` line in step with the
- * Secret's `replication-password`; on a standby it waits for the primary and copies it afresh
- * with `pg_basebackup` at every start, so a standby never serves a volume that may be stale.
+ * With standbys (`replicas` above 1) it also prepares replication. It reads the Database's
+ * `status.currentPrimary` from the API server (the operator decides the primary, never the
+ * ordinal): on the primary it initialises an empty data directory itself, so the replication role
+ * exists from the first start, and keeps the role `streaming_replica` and its `pg_hba.conf` line
+ * in step with the Secret's `replication-password`; on a standby with an empty volume it copies
+ * the primary with `pg_basebackup`, and an existing standby keeps its data directory (the
+ * instance manager rewinds a former primary, see `instances/instance_manager.ts`).
  *
  * @module
  */

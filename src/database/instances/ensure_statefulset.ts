@@ -133,6 +133,28 @@ export async function ensureStatefulSet(
     );
     for (const claim of created) ctx.changes.created("PersistentVolumeClaim", claim);
   }
+  // The update strategy changes with standbys (OnDelete: the operator rolls the pods) and
+  // back; the server's default `rollingUpdate` must go with it, which only a patch can say.
+  const strategy = spec.replicas > 1 ? "OnDelete" : "RollingUpdate";
+  const liveStrategy = (live?.spec?.updateStrategy as { type?: string } | undefined)?.type;
+  if (live && (liveStrategy ?? "RollingUpdate") !== strategy) {
+    await client.request(
+      "PATCH",
+      objectPath(CORE.statefulSets, db.metadata.namespace, db.metadata.name!),
+      {
+        body: {
+          spec: {
+            updateStrategy: strategy === "OnDelete"
+              ? { type: strategy, rollingUpdate: null }
+              : { type: strategy },
+          },
+        },
+        contentType: "application/merge-patch+json",
+        query: { fieldManager: FIELD_MANAGER },
+        signal,
+      },
+    );
+  }
   const current = await ensureApplied(ctx, CORE.statefulSets, live, desired);
   return await observe(ctx, caches, db, spec, current, storageProblem);
 }

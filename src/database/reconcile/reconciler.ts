@@ -141,10 +141,11 @@ export class DatabaseReconciler {
     try {
       let spec = parsed.spec;
       // A scale-down would remove the primary's pod: first a switchover to ordinal 0, with the
-      // instances kept as they are meanwhile.
+      // instances kept as they are until it has completed.
       const running = this.#o.statefulSets.store.get(key)?.spec?.replicas ?? 0;
       const primaryOrdinal = Number(primaryPod(db).slice(db.metadata.name!.length + 1));
-      const moveFirst = primaryOrdinal >= spec.replicas && running > spec.replicas;
+      const moveFirst = running > spec.replicas &&
+        (primaryOrdinal >= spec.replicas || Boolean(db.status?.targetPrimary));
       if (moveFirst) spec = { ...spec, replicas: running };
       // With standbys, who the primary is comes first: the Services and labels follow it.
       let primary: PrimaryOutcome | undefined;

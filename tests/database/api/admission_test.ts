@@ -170,7 +170,7 @@ Deno.test("the API server enforces the Database CRD: names, samples, defaults an
     });
 
     await t.step(
-      "kubectl get db prints the Phase, Ready, Reason, Replicas, Environment and Age columns",
+      "kubectl get db prints the Phase, Ready, Reason, Replicas, Primary, Environment and Age columns",
       async () => {
         const ns = await createNamespace(client, "columns");
         const spec = {
@@ -187,6 +187,7 @@ Deno.test("the API server enforces the Database CRD: names, samples, defaults an
             status: {
               phase: "Creating",
               ready: false,
+              currentPrimary: "shown-1",
               conditions: [{
                 type: "Ready",
                 status: "False",
@@ -209,18 +210,20 @@ Deno.test("the API server enforces the Database CRD: names, samples, defaults an
           "READY",
           "REASON",
           "REPLICAS",
+          "PRIMARY",
           "ENVIRONMENT",
           "AGE",
         ]);
-        assert.deepEqual(row?.slice(0, 6), [
+        assert.deepEqual(row?.slice(0, 7), [
           "shown",
           "Creating",
           "false",
           "Unschedulable",
           "2",
+          "shown-1",
           "staging",
         ]);
-        assert.match(row?.[6] ?? "", /^\d+s$/, "an age in seconds");
+        assert.match(row?.[7] ?? "", /^\d+s$/, "an age in seconds");
         assert.deepEqual(rest, []);
       },
     );

@@ -70,6 +70,10 @@ export const validSpecs: { name: string; spec: Record<string, unknown> }[] = [
     }),
   },
   {
+    name: "3 replicas, one synchronous standby and a failover delay",
+    spec: withFields({ replicas: 3, synchronousReplicas: 1, failoverDelay: 30 }),
+  },
+  {
     name: "5 replicas with 10Gi, the most without large storage",
     spec: withFields({ replicas: 5 }),
   },
@@ -130,6 +134,21 @@ export const invalidSpecs: { name: string; spec: unknown; field: string }[] = [
   { name: "no spec", spec: undefined, field: "spec" },
   { name: "a spec that is a string", spec: "mydb", field: "spec" },
   { name: "no databaseName", spec: without("databaseName"), field: "spec.databaseName" },
+  {
+    name: "as many synchronous standbys as instances",
+    spec: withFields({ replicas: 2, synchronousReplicas: 2 }),
+    field: "spec.synchronousReplicas",
+  },
+  {
+    name: "a synchronous standby with one instance",
+    spec: withFields({ synchronousReplicas: 1 }),
+    field: "spec.synchronousReplicas",
+  },
+  {
+    name: "a negative failover delay",
+    spec: withFields({ replicas: 2, failoverDelay: -1 }),
+    field: "spec.failoverDelay",
+  },
   { name: "no username", spec: without("username"), field: "spec.username" },
   { name: "no storage", spec: without("storage"), field: "spec.storage" },
   { name: "no storage size", spec: withStorage({}), field: "spec.storage.size" },

@@ -95,7 +95,7 @@ Deno.test("the CRD serves and stores only v1, with a status subresource", () => 
   assert.deepEqual(version.subresources, { status: {} });
 });
 
-Deno.test("the CRD prints Phase, Ready, Reason, Replicas, Environment and Age columns", () => {
+Deno.test("the CRD prints Phase, Ready, Reason, Replicas, Primary, Environment and Age columns", () => {
   assert.deepEqual(
     version.additionalPrinterColumns.map((c: Yaml) => [c.name, c.type, c.jsonPath]),
     [
@@ -103,6 +103,7 @@ Deno.test("the CRD prints Phase, Ready, Reason, Replicas, Environment and Age co
       ["Ready", "boolean", ".status.ready"],
       ["Reason", "string", '.status.conditions[?(@.type=="Ready")].reason'],
       ["Replicas", "integer", ".spec.replicas"],
+      ["Primary", "string", ".status.currentPrimary"],
       ["Environment", "string", ".spec.environment"],
       ["Age", "date", ".metadata.creationTimestamp"],
     ],
@@ -117,10 +118,12 @@ Deno.test("the CRD schema requires spec, its databaseName, username and storage,
   assert.deepEqual(Object.keys(spec.properties).sort(), [
     "databaseName",
     "environment",
+    "failoverDelay",
     "image",
     "replicas",
     "resources",
     "storage",
+    "synchronousReplicas",
     "username",
   ]);
 });
@@ -275,8 +278,10 @@ const IMAGE_MAJOR_VERSION_RULE = "self.contains('@') || oldSelf.contains('@') ||
   "self.find(':[0-9]+[^:/]*$').find('[0-9]+') == oldSelf.find(':[0-9]+[^:/]*$').find('[0-9]+')";
 
 Deno.test("the spec-level 50Gi rule reports spec.storage.size", () => {
-  const [rule, ...others] = celRules().filter((r) => r.at === "spec");
+  const [rule, sync, ...others] = celRules().filter((r) => r.at === "spec");
   assert.equal(others.length, 0);
+  assert.equal(sync?.fieldPath, ".synchronousReplicas");
+  assert.equal(sync?.message, RULE_MESSAGES.synchronousReplicas);
   assert.equal(rule?.fieldPath, ".storage.size");
   assert.equal(rule?.message, RULE_MESSAGES.sizeForReplicas);
   assert.match(rule!.rule, /self\.replicas <= 5/);

@@ -58,10 +58,10 @@ export const MANAGER_ROLE: Table = {
   "storage.k8s.io/storageclasses": ["get"],
   // src/database/ha/ensure_ha_objects.ts (with standbys): the instances' ServiceAccount, Role
   // and RoleBinding and the primary's PodDisruptionBudget: POST, GET after a 409, server-side
-  // apply, informers, and DELETE when replicas go back to 1.
-  "/serviceaccounts": ["create", "delete", "get", "list", "patch", "watch"],
-  "rbac.authorization.k8s.io/roles": ["create", "delete", "get", "list", "patch", "watch"],
-  "rbac.authorization.k8s.io/rolebindings": ["create", "delete", "get", "list", "patch", "watch"],
+  // apply, informers; the budget is deleted when replicas go back to 1.
+  "/serviceaccounts": ["create", "get", "list", "patch", "watch"],
+  "rbac.authorization.k8s.io/roles": ["create", "get", "list", "patch", "watch"],
+  "rbac.authorization.k8s.io/rolebindings": ["create", "get", "list", "patch", "watch"],
   "policy/poddisruptionbudgets": ["create", "delete", "get", "list", "patch", "watch"],
   // src/database/ha/node_lease.ts readNodeLease: GET the primary's node Lease in kube-node-lease.
   "coordination.k8s.io/leases": ["get"],

@@ -2,8 +2,8 @@
  * The reconcile step for what a Database with standbys needs beside its pods: the instances'
  * ServiceAccount, Role and RoleBinding (`instance_access.ts`) and the primary's
  * PodDisruptionBudget (`disruption_budget.ts`). Each is created once (a POST) and applied
- * only when it drifts; with one instance they are deleted, so a single pod is never kept from
- * eviction by a stale role label.
+ * only when it drifts; with one instance the budget is deleted, so a single pod is never kept
+ * from eviction by a stale role label (the access objects stay until the Database goes).
  *
  * @module
  */
@@ -77,9 +77,9 @@ export async function ensureHaObjects(
     ["budgets", desiredDisruptionBudget(db)],
   ];
   if (spec.replicas <= 1) {
-    await Promise.all(
-      wanted.map(([kind, desired]) => remove(ctx, caches[kind], kind, db, desired)),
-    );
+    // Only the budget goes: a pod made from the previous template may still name the
+    // ServiceAccount while the StatefulSet rolls, and the access objects go with the Database.
+    await remove(ctx, caches.budgets, "budgets", db, wanted[3]![1]);
     return undefined;
   }
   const problems = await Promise.all(

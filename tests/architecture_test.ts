@@ -82,7 +82,7 @@ const ROOMS: Record<string, string[]> = {
   credentials: ["api", "objects"],
   services: ["api", "objects"],
   instances: ["api", "objects", "credentials"],
-  ha: ["api", "objects", "instances"],
+  ha: ["api", "objects", "credentials", "instances"],
   status: ["api", "instances"],
   reconcile: ["api", "objects", "credentials", "services", "instances", "ha", "status"],
 };

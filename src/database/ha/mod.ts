@@ -5,7 +5,7 @@
  * process in each pod that follows these decisions, is `instances/instance_manager.sh`.
  *
  * Owns: `status.currentPrimary` and `status.targetPrimary`. May import: `api/`, `objects/`,
- * `instances/`, `src/runtime/`.
+ * `credentials/` (reading the Secret), `instances/`, `src/runtime/`.
  *
  * @module
  */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ApiError, type KubeClient, objectPath } from "../../runtime/client/mod.ts";
+import { ApiError, CORE, type KubeClient, objectPath } from "../../runtime/client/mod.ts";
 import type { Informer } from "../../runtime/cache/mod.ts";
 import type { EventRecorder } from "../../runtime/controller/mod.ts";
 import {
@@ -15,6 +15,7 @@ import {
   primaryPod,
   secretName,
 } from "../api/mod.ts";
+import { passwordOf, type Secret } from "../credentials/mod.ts";
 import type { Pod, StatefulSet } from "../instances/mod.ts";
 import type { InstanceView, PrimaryDecision } from "./failover.ts";
 import type { InstanceReport } from "./instance_probe.ts";
@@ -75,7 +76,7 @@ export async function roll(
   await deps.client.request(
     "DELETE",
     objectPath(
-      { group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true },
+      CORE.pods,
       db.metadata.namespace,
       step.pod,
     ),
@@ -206,15 +207,10 @@ async function patchPrimary(
 }
 
 export async function credentials(deps: PrimaryDeps, db: Database) {
-  const secret = await deps.client.request<{ data?: Record<string, string> }>(
+  const secret = await deps.client.request<Secret>(
     "GET",
-    objectPath(
-      { group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true },
-      db.metadata.namespace,
-      secretName(db),
-    ),
+    objectPath(CORE.secrets, db.metadata.namespace, secretName(db)),
     { signal: deps.signal },
   );
-  const decode = (key: string) => atob(secret.data?.[key] ?? "");
-  return { user: decode("username"), password: decode("password") };
+  return { user: passwordOf(secret, "username") ?? "", password: passwordOf(secret) ?? "" };
 }

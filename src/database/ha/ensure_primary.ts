@@ -31,6 +31,8 @@ export async function ensurePrimary(
   const now = deps.now();
   const current = primaryPod(db);
   const target = db.status?.targetPrimary || undefined;
+  // A target another process (or this one before a restart) wrote: its grace starts now.
+  if (target && !deps.targetsSince.has(key)) deps.targetsSince.set(key, now);
   const pods = new Map(
     deps.pods.store.list({ index: DATABASE_POD_INDEX, value: key })
       .map((pod) => [pod.metadata.name!, pod]),
@@ -50,6 +52,10 @@ export async function ensurePrimary(
     const view: InstanceView = {
       name,
       exists: pod !== undefined && !pod.metadata.deletionTimestamp,
+      terminating: pod !== undefined && Boolean(pod.metadata.deletionTimestamp),
+      // The instance manager runs under the Database's ServiceAccount; a pod made for a
+      // single instance runs neither.
+      managed: pod?.spec?.serviceAccountName === db.metadata.name,
       ready: ready?.status === "True",
       readySince,
       // Not ready since before its server (re)started: still starting. A server that never

@@ -8,9 +8,11 @@
  * one accepts a write:
  * 1. `targetPrimary = T`: the old primary's instance stops its server (cleanly for a
  *    switchover, at once when it is failing); standbys start to follow T.
- * 2. `currentPrimary = T`, once the old primary no longer answers, or its node is lost (an
- *    isolated primary stops itself within {@linkcode FENCE_BUDGET_MS}, see below), or
- *    {@linkcode FENCE_GRACE_MS} passed: T's instance promotes itself, and `<name>` selects it.
+ * 2. `currentPrimary = T`, once the old primary no longer answers, or its pod is gone, or its
+ *    node is lost (an isolated primary stops itself within {@linkcode FENCE_BUDGET_MS}, see
+ *    below): T's instance promotes itself, and `<name>` selects it. An old primary that still
+ *    answers after {@linkcode FENCE_GRACE_MS}, or that runs no instance manager (a pod made
+ *    for one instance), has its pod deleted first; it is never promoted over while it serves.
  *    `targetPrimary` is cleared once T answers as a primary.
  *
  * The primary is lost when its pod is gone, or not ready after having served (not while it
@@ -27,6 +29,13 @@ export interface InstanceView {
   name: string;
   /** The pod exists (and is not being deleted). */
   exists: boolean;
+  /** The pod is being deleted: its server may still run until the pod is gone. */
+  terminating?: boolean;
+  /**
+   * Its pod runs the instance manager, which stops the server when the instance loses the
+   * primary role. A pod made for a single instance does not: only deleting it stops it.
+   */
+  managed?: boolean;
   /** Its Ready condition is True. */
   ready: boolean;
   /** When Ready last changed (ms since the epoch), if known. */
@@ -70,6 +79,8 @@ export type PrimaryDecision =
   | { kind: "switchover"; to?: string; reason: string; message: string }
   /** Wait: the old primary may still run. */
   | { kind: "fencing"; recheckAfterMs: number }
+  /** The old primary still serves and will not stop by itself: delete its pod. */
+  | { kind: "stop"; pod: string; reason: string }
   /** Step 2: `currentPrimary = target`. */
   | { kind: "promote"; target: string }
   /** The target answers as primary: clear `targetPrimary`. */
@@ -91,10 +102,22 @@ export function decidePrimary(
   const byName = new Map(instances.map((i) => [i.name, i]));
   const primary = byName.get(state.current);
   if (state.target && state.target !== state.current) {
-    const fenced = probes.oldStopped === true || !primary?.exists || primary.nodeLost ||
-      (state.targetSince !== undefined && now - state.targetSince >= FENCE_GRACE_MS);
+    // A terminating pod's server may still serve the sessions it has (a smart shutdown):
+    // stopped only once its pod is gone.
+    const gone = !primary || (!primary.exists && !primary.terminating);
+    const fenced = gone || primary.nodeLost ||
+      (probes.oldStopped === true && !primary.terminating);
     if (fenced) return { kind: "promote", target: state.target };
     const since = state.targetSince ?? now;
+    if (primary.exists && (primary.managed === false || now - since >= FENCE_GRACE_MS)) {
+      return {
+        kind: "stop",
+        pod: state.current,
+        reason: primary.managed === false
+          ? "it runs no instance manager to stop it"
+          : `it still serves ${FENCE_GRACE_MS / 1_000} s after losing the role`,
+      };
+    }
     // Asked again every half second: a live old primary stops within one of its polls.
     return {
       kind: "fencing",

@@ -73,17 +73,7 @@ export async function roll(
       ask,
     );
   }
-  await deps.client.request(
-    "DELETE",
-    objectPath(
-      CORE.pods,
-      db.metadata.namespace,
-      step.pod,
-    ),
-    { signal: deps.signal },
-  ).catch((error) => {
-    if (!(error instanceof ApiError && error.code === 404)) throw error;
-  });
+  await deletePod(deps, db, step.pod);
   deps.events.record(
     db,
     "Normal",
@@ -111,6 +101,18 @@ export async function act(
       };
     case "fencing":
       return { db, requeueAfterMs: decision.recheckAfterMs };
+    case "stop":
+      // A short grace: the server is stopped (SIGKILL at worst, which loses no committed
+      // transaction), and the pod is gone, before the target is promoted.
+      await deletePod(deps, db, decision.pod, STOP_GRACE_SECONDS);
+      deps.events.record(
+        db,
+        "Warning",
+        "StoppingFormerPrimary",
+        "Fence",
+        `Deleting ${decision.pod}, which lost the primary role: ${decision.reason}`,
+      );
+      return { db, requeueAfterMs: 500 };
     case "refused":
       deps.events.record(db, "Warning", "SwitchoverRefused", "Switchover", decision.message);
       return { db };
@@ -171,6 +173,22 @@ export async function act(
       return { db: next };
     }
   }
+}
+
+/** How long a former primary that will not stop by itself gets to stop (seconds). */
+export const STOP_GRACE_SECONDS = 2;
+
+async function deletePod(deps: PrimaryDeps, db: Database, pod: string, grace?: number) {
+  await deps.client.request(
+    "DELETE",
+    objectPath(CORE.pods, db.metadata.namespace, pod),
+    {
+      ...(grace !== undefined ? { query: { gracePeriodSeconds: grace } } : {}),
+      signal: deps.signal,
+    },
+  ).catch((error) => {
+    if (!(error instanceof ApiError && error.code === 404)) throw error;
+  });
 }
 
 /** The standby with the most WAL among `names` that answer as standbys; lowest name on a tie. */

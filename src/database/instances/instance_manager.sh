@@ -18,6 +18,9 @@ rewinds=0     # failed rewinds since the last successful start
 last_ok=$SECONDS
 current=""
 target=""
+replicas=0    # spec.replicas and spec.synchronousReplicas, as last read
+sync=0
+conf_sync=""  # synchronous_standby_names as last written
 
 log() { printf '%s instance %s: %s\n' "$(date -u +%FT%TZ)" "$ME" "$*"; }
 host_of() { printf '%s.%s' "$1" "$PODS_SERVICE"; }
@@ -29,28 +32,33 @@ read_status() {
     -H "Authorization: Bearer $(cat "$SA/token")" "$API" 2>/dev/null)" || return 1
   current="$(field "$body" currentPrimary)"
   target="$(field "$body" targetPrimary)"
+  replicas="$(number "$body" replicas)"
+  sync="$(number "$body" synchronousReplicas)"
+  [ -n "$sync" ] || sync=0
   # Before the operator's first status write, the creation default.
   [ -n "$current" ] || current="${DATABASE_NAME}-0"
 }
 # The API server indents JSON for curl: `"name": "value"`.
 field() { { grep -o "\"$2\": *\"[^\"]*\"" <<<"$1" || true; } | head -n 1 | sed 's/.*: *"\(.*\)"$/\1/'; }
+number() { { grep -o "\"$2\": *[0-9][0-9]*" <<<"$1" || true; } | head -n 1 | sed 's/.*: *//'; }
 
 primary_wanted() { [ "$current" = "$ME" ] && { [ -z "$target" ] || [ "$target" = "$ME" ]; }; }
 
 # synchronous_standby_names: ANY K of the other instances, by their application_name.
 sync_names() {
-  [ "${SYNCHRONOUS_REPLICAS:-0}" -gt 0 ] || return 0
+  [ "$sync" -gt 0 ] || return 0
   local names="" i
-  for ((i = 0; i < REPLICAS; i++)); do
+  for ((i = 0; i < replicas; i++)); do
     [ "${DATABASE_NAME}-$i" = "$ME" ] && continue
     names="${names:+$names,}\"${DATABASE_NAME}-$i\""
   done
-  printf "ANY %s (%s)" "$SYNCHRONOUS_REPLICAS" "$names"
+  printf "ANY %s (%s)" "$sync" "$names"
 }
 
 # The settings this process owns; the server includes the file from postgresql.conf.
 write_conf() {
   local primary="$1" conninfo=""
+  conf_sync="$(sync_names)"
   if [ -n "$primary" ]; then
     conninfo="host=$(host_of "$primary") port=5432 user=streaming_replica password=${REPLICATION_PASSWORD//\'/\'\'} application_name=$ME"
   fi
@@ -59,7 +67,7 @@ write_conf() {
     echo "hot_standby = on"
     echo "wal_keep_size = '512MB'"
     echo "recovery_target_timeline = 'latest'"
-    echo "synchronous_standby_names = '$(sync_names)'"
+    echo "synchronous_standby_names = '$conf_sync'"
     echo "primary_conninfo = '${conninfo//\'/\'\'}'"
   } >"$CONF.tmp"
   chmod 600 "$CONF.tmp"
@@ -166,7 +174,7 @@ fence() {
 # Asked of all peers at once, each bounded (name resolution too) to a second.
 peer_reachable() {
   local i pids=()
-  for ((i = 0; i < REPLICAS; i++)); do
+  for ((i = 0; i < replicas; i++)); do
     [ "${DATABASE_NAME}-$i" = "$ME" ] && continue
     timeout 1 pg_isready -q -t 1 -h "$(host_of "${DATABASE_NAME}-$i")" -p 5432 &
     pids+=("$!")
@@ -197,7 +205,14 @@ while true; do
     last_ok=$SECONDS
     if primary_wanted; then
       case "$role" in
-        primary) ;;
+        primary)
+          # spec.replicas or spec.synchronousReplicas changed: a reload applies it.
+          if [ "$(sync_names)" != "$conf_sync" ]; then
+            write_conf ""
+            kill -HUP "$pg_pid"
+            log "synchronous_standby_names = '$conf_sync'"
+          fi
+          ;;
         standby) promote ;;
         *) start_primary ;;
       esac

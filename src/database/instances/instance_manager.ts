@@ -39,6 +39,7 @@ const HEADER = /^#![^\n]*\n(#[^\n]*\n)*\n/;
 /**
  * The main container's program with standbys, `instance_manager.sh` without its header. Reads
  * `PGDATA`, `POSTGRES_USER`, `POSTGRES_PASSWORD`, `REPLICATION_PASSWORD`, `DATABASE_NAME`,
- * `POD_NAMESPACE`, `PODS_SERVICE`, `REPLICAS` and `SYNCHRONOUS_REPLICAS`.
+ * `POD_NAMESPACE` and `PODS_SERVICE`; `spec.replicas` and `spec.synchronousReplicas` it reads
+ * from the Database with the rest, so a scale or a new quorum restarts no pod.
  */
 export const INSTANCE_MANAGER_SCRIPT: string = script.replace(HEADER, "");

@@ -18,7 +18,8 @@ interface ContainerState {
 
 /** A core/v1 Pod, with the fields read here. */
 export interface Pod extends KubeObject {
-  spec?: { nodeName?: string };
+  /** `serviceAccountName`: the Database's own for pods that run the instance manager. */
+  spec?: { nodeName?: string; serviceAccountName?: string };
   status?: {
     phase?: string;
     podIP?: string;
@@ -68,7 +69,7 @@ const CONTAINER_STATUS: Shape = {
 
 /** Cache transform of pods: labels, phase, conditions and container states only. */
 export const projectPod = projection<Pod>({
-  spec: { nodeName: true },
+  spec: { nodeName: true, serviceAccountName: true },
   status: {
     phase: true,
     podIP: true,

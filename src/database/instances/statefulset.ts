@@ -145,8 +145,6 @@ export function desiredStatefulSet(
         { name: "DATABASE_NAME", value: db.metadata.name! },
         { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
         { name: "PODS_SERVICE", value: `${podsServiceName(db)}.${db.metadata.namespace}.svc` },
-        { name: "REPLICAS", value: String(spec.replicas) },
-        { name: "SYNCHRONOUS_REPLICAS", value: String(spec.synchronousReplicas ?? 0) },
       ]
       : []),
   ];

@@ -42,7 +42,7 @@ Deno.test("decidePrimary() waits spec.failoverDelay after the primary became not
   assert.ok(decision.kind === "failover" && !decision.fenced);
 });
 
-Deno.test("decidePrimary() promotes the target only once the old primary is stopped or had time", () => {
+Deno.test("decidePrimary() promotes the target only once the old primary is stopped", () => {
   const during = state({ target: "db-1", targetSince: NOW });
   assert.deepEqual(decidePrimary(during, healthy, NOW + 1_000, { oldStopped: false }), {
     kind: "fencing",
@@ -52,12 +52,29 @@ Deno.test("decidePrimary() promotes the target only once the old primary is stop
     kind: "promote",
     target: "db-1",
   });
-  assert.deepEqual(decidePrimary(during, healthy, NOW + FENCE_GRACE_MS, { oldStopped: false }), {
+  // Still serving after the grace: its pod is deleted, and the target waits for it to go.
+  const late = decidePrimary(during, healthy, NOW + FENCE_GRACE_MS, { oldStopped: false });
+  assert.equal(late.kind, "stop");
+  assert.ok(late.kind === "stop" && late.pod === "db-0");
+  const deleting = [view("db-0", { exists: false, terminating: true }), ...healthy.slice(1)];
+  assert.equal(
+    decidePrimary(during, deleting, NOW + FENCE_GRACE_MS, { oldStopped: true }).kind,
+    "fencing",
+    "a terminating server may still serve the sessions it has",
+  );
+  const gone = [view("db-0", { exists: false }), ...healthy.slice(1)];
+  assert.deepEqual(decidePrimary(during, gone, NOW + FENCE_GRACE_MS), {
     kind: "promote",
     target: "db-1",
   });
-  // After an operator restart the time of the target is unknown: the grace starts again.
-  assert.equal(decidePrimary(state({ target: "db-1" }), healthy, NOW).kind, "fencing");
+});
+
+Deno.test("decidePrimary() stops a primary without an instance manager before promoting", () => {
+  const unmanaged = [view("db-0", { managed: false }), view("db-1", { managed: true })];
+  const decision = decidePrimary(state({ target: "db-1", targetSince: NOW }), unmanaged, NOW, {
+    oldStopped: false,
+  });
+  assert.equal(decision.kind, "stop");
 });
 
 Deno.test("decidePrimary() completes when the target answers as the primary", () => {

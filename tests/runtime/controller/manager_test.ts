@@ -11,11 +11,14 @@ import { LeaderElector } from "../../../src/runtime/leader_election/leader_elect
 import { Logger } from "../../../src/runtime/observability/logger.ts";
 import { setupDatabaseController } from "../../../src/database/reconcile/controller.ts";
 import { type Database, DATABASE_RESOURCE } from "../../../src/database/api/types.ts";
+import { HA_OBJECT_TYPES } from "../../../src/database/ha/mod.ts";
 import { FakeClock } from "../fake_clock.ts";
 import { isPending } from "../helpers.ts";
 import { runFor, runUntil, settle } from "../virtual_time.ts";
 import { FakeLeaseLock } from "../leader_election/fake_lease_lock.ts";
 import { FakeApi, hangUntilAborted, type Received } from "./fake_api.ts";
+
+const HA_TYPES = Object.values(HA_OBJECT_TYPES);
 
 const quiet = () => new Logger({ format: "json", level: "error", write: () => {} });
 
@@ -130,7 +133,7 @@ Deno.test("a Database reconcile hung on the API is cancelled when the grace peri
   const clock = new FakeClock();
   const api = new FakeApi();
   api.add(DATABASE_RESOURCE, database("valid-db"));
-  for (const type of [CORE.secrets, CORE.services, CORE.statefulSets, CORE.pods]) {
+  for (const type of [CORE.secrets, CORE.services, CORE.statefulSets, CORE.pods, ...HA_TYPES]) {
     api.objects.set(collectionPath(type), []);
   }
   api.handle = hangUntilAborted;
@@ -158,7 +161,7 @@ Deno.test("every request of a Database reconcile carries the reconcile's signal"
   db.spec.replicas = 2;
   db.metadata.finalizers = ["database.example.com/finalizer"];
   api.add(DATABASE_RESOURCE, db);
-  for (const type of [CORE.secrets, CORE.services, CORE.statefulSets]) {
+  for (const type of [CORE.secrets, CORE.services, CORE.statefulSets, ...HA_TYPES]) {
     api.objects.set(collectionPath(type), []);
   }
   api.add(CORE.pods, {

@@ -1,23 +1,24 @@
 /**
  * High availability on two real nodes, measured by clients that write every 100 ms through
- * `<name>`: switchovers by annotation, the primary's node cut off (its primary fenced, a
- * standby on the other node promoted, no acknowledged row lost with `synchronousReplicas: 1`),
- * and the old primary back as a standby by `pg_rewind`.
+ * `<name>`: switchovers by annotation, by `kubectl drain` and by an image change; a primary
+ * stopped with SIGSTOP; the primary's node cut off (its primary fenced, a standby on the other
+ * node promoted, the old primary back by `pg_rewind`); the primary's node failed. With
+ * `synchronousReplicas: 1` no acknowledged row is lost anywhere.
  */
 import assert from "node:assert/strict";
-import type { Database } from "../../src/database/api/types.ts";
 import { ControlPlane, eventually, startOperator } from "../../tools/testenv/mod.ts";
 import { mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
 import { postgresPids } from "../_support/real_nodes.ts";
 import { createDatabase, VALID_SPEC } from "../_support/databases.ts";
+import { HaDatabase } from "../_support/ha.ts";
 import { longestGap, startWriter, type Write } from "../_support/writer.ts";
 
 const SECRET = "ha-credentials";
-
-type Pod = { metadata: { name: string }; spec: { nodeName?: string } };
+/** The same PostgreSQL 17 image under a second name: a change of `spec.image` to roll. */
+const ROLLED_IMAGE = "postgres:17-trixie";
 
 realNodeTest(
-  "replicas 3 on two nodes: switchover, a cut-off primary fenced, rewound back",
+  "replicas 3 on two nodes: switchover, drain, rolling update, SIGSTOP, partition, node failure",
   async (t) => {
     await using plane = await ControlPlane.start({ mode: "cluster", realNodes: 2 });
     await using operator = await startOperator(plane);
@@ -29,27 +30,10 @@ realNodeTest(
       synchronousReplicas: 1,
       storage: { size: "1Gi" },
     });
-    let db: Database | undefined;
-    const database = async () =>
-      db = JSON.parse(await kubectl(["get", "database", "ha", "-o", "json"])) as Database;
-    const settled = (primary?: (name: string) => boolean) =>
-      eventually(
-        async () => {
-          const s = (await database()).status;
-          return s?.ready === true && s.streamingReplicas === 2 && !s.targetPrimary &&
-            (primary?.(s.currentPrimary ?? "") ?? true);
-        },
-        "ha Ready with two streaming standbys",
-        { timeoutMs: 300_000, intervalMs: 500, describe: () => db?.status },
-      );
-    await settled();
-    assert.equal(db?.status?.currentPrimary, "ha-0");
-    const pods = (await plane.client.request<{ items: Pod[] }>(
-      "GET",
-      "/api/v1/namespaces/default/pods",
-      { query: { labelSelector: "database=ha" } },
-    )).items;
-    const nodeOf = new Map(pods.map((p) => [p.metadata.name, p.spec.nodeName ?? ""]));
+    const ha = new HaDatabase(plane, "ha", SECRET);
+    await ha.settled(2);
+    assert.equal(ha.primary, "ha-0");
+    const nodeOf = await ha.nodes();
     // Preferred anti-affinity spreads them: one node has one instance, the other two.
     const counts = new Map<string, number>();
     for (const node of nodeOf.values()) counts.set(node, (counts.get(node) ?? 0) + 1);
@@ -57,42 +41,123 @@ realNodeTest(
     const lone = [...nodeOf.entries()].find(([, node]) => counts.get(node) === 1)![0];
     const cutNode = nodeOf.get(lone)!;
     const otherNode = [...counts.keys()].find((n) => n !== cutNode)!;
-    await psql(plane, "CREATE TABLE acked (id int, writer text)", { secret: SECRET });
+    await ha.createTable();
     await using outside = await startWriter(plane, "writer-outside", otherNode, SECRET);
     await using inside = await startWriter(plane, "writer-inside", cutNode, SECRET);
-
-    const switchover = async (to: string) => {
-      const from = Date.now();
-      await kubectl([
-        "annotate",
-        "--overwrite",
-        "database",
-        "ha",
-        `database.example.com/target-primary=${to}`,
-      ]);
-      await settled((p) => p === to);
-      const after = Date.now();
-      await eventually(
-        async () => (await outside.writes()).some((w) => w.ok && w.at > after),
-        "writes go on after the switchover",
-        { timeoutMs: 60_000, intervalMs: 500 },
-      );
-      const gap = longestGap(await outside.writes(), from, Date.now());
-      console.log(`switchover to ${to}: longest gap between acknowledged writes ${gap} ms`);
+    const toLone = async () => {
+      if (ha.primary !== lone) {
+        await ha.measureGap(`switchover to ${lone}`, outside, () => ha.switchover(lone, 2), noop);
+      }
     };
 
     await t.step(`switchovers by annotation, ending on ${lone}, alone on its node`, async () => {
       // At least one real switchover, whichever instance is alone.
-      if (lone === "ha-0") await switchover([...nodeOf.keys()].find((p) => p !== lone)!);
-      await switchover(lone);
-      assert.equal(db?.status?.currentPrimary, lone);
+      if (lone === "ha-0") {
+        const to = [...nodeOf.keys()].find((p) => p !== lone)!;
+        await ha.measureGap(`switchover to ${to}`, outside, () => ha.switchover(to, 2), noop);
+      }
+      await toLone();
+      assert.equal(ha.primary, lone);
     });
+
+    await t.step(`drain of ${cutNode}: the primary moves first, its pod waits`, async () => {
+      await ha.measureGap(
+        "drain",
+        outside,
+        () =>
+          kubectl([
+            "drain",
+            cutNode,
+            "--pod-selector=database=ha",
+            "--ignore-daemonsets",
+            "--delete-emptydir-data",
+            "--timeout=180s",
+          ]),
+        noop,
+      );
+      assert.notEqual((await ha.read()).status?.currentPrimary, lone);
+      await kubectl(["uncordon", cutNode]);
+      await ha.settled(2);
+      // The evicted standby started again from its own data directory, not a new copy.
+      const init = (await plane.kubectl(["logs", lone, "-c", "sync-credentials"])).stdout;
+      assert.match(init, /keeping the data directory/);
+    });
+
+    await t.step("an image change restarts standbys first, then switches over", async () => {
+      const before = ha.primary;
+      const images = async () =>
+        (await kubectl([
+          "get",
+          "pods",
+          "-l",
+          "database=ha",
+          "-o",
+          "jsonpath={.items[*].spec.containers[0].image}",
+        ])).split(" ");
+      await ha.measureGap(
+        "rolling update",
+        outside,
+        () =>
+          plane.client.request(
+            "PATCH",
+            "/apis/database.example.com/v1/namespaces/default/databases/ha",
+            {
+              body: { spec: { image: ROLLED_IMAGE } },
+              contentType: "application/merge-patch+json",
+            },
+          ),
+        () =>
+          eventually(
+            async () =>
+              (await images()).filter((i) => i === ROLLED_IMAGE).length === 3 &&
+              (await ha.read()).status?.ready === true && !ha.last?.status?.targetPrimary,
+            "every instance runs the new image",
+            { timeoutMs: 300_000, intervalMs: 1_000, describe: () => ha.last?.status },
+          ),
+      );
+      await ha.settled(2);
+      assert.notEqual(ha.primary, before, "the primary was switched over, not restarted");
+    });
+
+    await t.step(
+      "SIGSTOP of the primary's postmaster: failover, then it is a standby",
+      async () => {
+        const stopped = ha.primary;
+        const stop = Date.now();
+        await kubectl([
+          "exec",
+          stopped,
+          "-c",
+          "postgres",
+          "--",
+          "bash",
+          "-c",
+          'kill -STOP "$(head -n 1 "$PGDATA/postmaster.pid")"',
+        ]);
+        await eventually(
+          async () => {
+            const s = (await ha.read()).status;
+            return s?.currentPrimary !== stopped && !s?.targetPrimary;
+          },
+          "a standby took over",
+          { timeoutMs: 120_000, intervalMs: 250, describe: () => ha.last?.status },
+        );
+        const first = await firstWriteAfter(outside.writes, Date.now());
+        const gap = longestGap(await outside.writes(), stop, first);
+        console.log(`SIGSTOP: longest gap between acknowledged writes ${gap} ms`);
+        // Its instance manager killed the stopped server; it comes back as a standby.
+        await ha.settled(2);
+        const previous = await plane.kubectl(["logs", stopped, "-c", "postgres", "--previous"]);
+        assert.match(previous.stdout + await ha.log(stopped), /fencing: /);
+      },
+    );
 
     let promotedAt = 0;
     let restoredAt = 0;
     await t.step(
       `partition of ${cutNode}: ${lone} fences itself, a standby takes over`,
       async () => {
+        await toLone();
         const cut = Date.now();
         await plane.partitionNode(cutNode);
         await eventually(
@@ -103,23 +168,17 @@ realNodeTest(
         const fenced = Date.now();
         await eventually(
           async () => {
-            const s = (await database()).status;
+            const s = (await ha.read()).status;
             return s?.currentPrimary !== lone && !s?.targetPrimary;
           },
           "a standby on the other node is the primary",
-          { timeoutMs: 120_000, intervalMs: 250, describe: () => db?.status },
+          { timeoutMs: 120_000, intervalMs: 250, describe: () => ha.last?.status },
         );
         promotedAt = Date.now();
-        let writes: Write[] = [];
-        await eventually(
-          async () => (writes = await outside.writes()).some((w) => w.ok && w.at > cut),
-          "a write through ha succeeds after the cut",
-          { timeoutMs: 120_000, intervalMs: 500 },
-        );
-        const first = writes.find((w) => w.ok && w.at > cut)!;
+        const first = await firstWriteAfter(outside.writes, cut);
         console.log(
           `partition: fenced after ${fenced - cut} ms, promoted after ${promotedAt - cut} ms, ` +
-            `first acknowledged write after ${first.at - cut} ms`,
+            `first acknowledged write after ${first - cut} ms`,
         );
       },
     );
@@ -127,62 +186,78 @@ realNodeTest(
     await t.step(`restore of ${cutNode}: ${lone} rejoins by pg_rewind and streams`, async () => {
       restoredAt = Date.now();
       await plane.restoreNode(cutNode);
-      let log = "";
-      await eventually(
-        async () =>
-          /rewound to ha-\d/.test(
-            log = (await plane.kubectl(["logs", lone, "-c", "postgres"])).stdout,
-          ),
-        `${lone} says it was rewound`,
-        { timeoutMs: 180_000, intervalMs: 1_000, describe: () => log.slice(-800) },
-      );
-      assert.doesNotMatch(log, /afresh/);
-      const primary = db!.status!.currentPrimary!;
-      const uri = async (host: string) =>
-        atob(await kubectl(["get", "secret", SECRET, "-o", "jsonpath={.data.uri}"]))
-          .replace(/@[^:/]+/, `@${host}.ha-pods.default.svc`);
-      const onPrimary = await uri(primary);
-      let streaming = "";
-      await eventually(
-        async () =>
-          (streaming = await psql(
-            plane,
-            `SELECT state FROM pg_stat_replication WHERE application_name = '${lone}'`,
-            { secret: SECRET, uri: onPrimary, node: otherNode },
-          ).catch((e) => `${e}`)) === "streaming",
-        `${lone} streams from ${primary}`,
-        { timeoutMs: 120_000, intervalMs: 1_000, describe: () => streaming },
-      );
-      const rows = await psql(
-        plane,
-        "SELECT count(*) > 0 FROM acked WHERE writer = 'writer-outside'",
-        { secret: SECRET, uri: await uri(lone), node: otherNode },
-      );
-      assert.equal(rows, "t");
+      await rejoined(ha, plane, lone, otherNode);
     });
 
     await t.step(
       "no acknowledged row is missing; the cut-off client never wrote meanwhile",
       async () => {
-        const [wroteOutside, wroteInside] = [await outside.writes(), await inside.writes()];
-        const stored = new Set(
-          (await psql(plane, "SELECT writer || ':' || id FROM acked", {
-            secret: SECRET,
-            node: otherNode,
-          })).split("\n"),
-        );
-        const missing = [
-          ...wroteOutside.filter((w) => w.ok).map((w) => `writer-outside:${w.id}`),
-          ...wroteInside.filter((w) => w.ok).map((w) => `writer-inside:${w.id}`),
-        ].filter((row) => !stored.has(row));
-        assert.deepEqual(missing, []);
-        assert.ok(wroteOutside.filter((w) => w.ok).length > 20);
+        assert.deepEqual(await ha.missingRows([outside, inside], otherNode), []);
+        assert.ok((await outside.writes()).filter((w) => w.ok).length > 20);
         // While cut off, through its node's stale Service rules, to the fenced old primary.
         assert.deepEqual(
-          wroteInside.filter((w) => w.ok && w.at > promotedAt && w.at < restoredAt),
+          (await inside.writes()).filter((w) => w.ok && w.at > promotedAt && w.at < restoredAt),
           [],
         );
       },
     );
+
+    await t.step(`failure of ${cutNode}: a standby takes over, ${lone} rejoins`, async () => {
+      await toLone();
+      const failed = Date.now();
+      await plane.failNode(cutNode);
+      const first = await firstWriteAfter(outside.writes, failed);
+      console.log(`node failure: first acknowledged write after ${first - failed} ms`);
+      await plane.restoreNode(cutNode);
+      await rejoined(ha, plane, lone, otherNode);
+      assert.deepEqual(await ha.missingRows([outside], otherNode), []);
+    });
   },
 );
+
+function noop(): Promise<void> {
+  return Promise.resolve();
+}
+
+/** When the first write after `since` was acknowledged. */
+async function firstWriteAfter(writes: () => Promise<Write[]>, since: number): Promise<number> {
+  let seen: Write[] = [];
+  await eventually(
+    async () => (seen = await writes()).some((w) => w.ok && w.at > since),
+    "a write through ha succeeds",
+    { timeoutMs: 120_000, intervalMs: 250 },
+  );
+  return seen.find((w) => w.ok && w.at > since)!.at;
+}
+
+/** Waits for `pod`, a former primary, to say it was rewound and to stream, with the rows. */
+async function rejoined(ha: HaDatabase, plane: ControlPlane, pod: string, node: string) {
+  let log = "";
+  await eventually(
+    async () => /rewound to ha-\d/.test(log = await ha.log(pod)),
+    `${pod} says it was rewound`,
+    { timeoutMs: 180_000, intervalMs: 1_000, describe: () => log.slice(-800) },
+  );
+  assert.doesNotMatch(log, /afresh/);
+  await ha.settled(2);
+  const uri = async (host: string) =>
+    atob(await mustKubectl(plane)(["get", "secret", SECRET, "-o", "jsonpath={.data.uri}"]))
+      .replace(/@[^:/]+/, `@${host}.ha-pods.default.svc`);
+  let streaming = "";
+  await eventually(
+    async () =>
+      (streaming = await psql(
+        plane,
+        `SELECT state FROM pg_stat_replication WHERE application_name = '${pod}'`,
+        { secret: SECRET, uri: await uri(ha.primary), node },
+      ).catch((e) => `${e}`)) === "streaming",
+    `${pod} streams from ${ha.primary}`,
+    { timeoutMs: 120_000, intervalMs: 1_000, describe: () => streaming },
+  );
+  const rows = await psql(plane, "SELECT count(*) > 0 FROM acked WHERE writer = 'writer-outside'", {
+    secret: SECRET,
+    uri: await uri(pod),
+    node,
+  });
+  assert.equal(rows, "t");
+}

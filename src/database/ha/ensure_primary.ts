@@ -12,21 +12,29 @@ import { DATABASE_POD_INDEX } from "../instances/mod.ts";
 import { decidePrimary, type InstanceView } from "./failover.ts";
 import { nodeCordoned, nodeLiveness, readNodeLease } from "./node_lease.ts";
 import { probeInstance } from "./instance_probe.ts";
-import { act, credentials, type PrimaryDeps, type PrimaryOutcome, roll } from "./primary_steps.ts";
+import { act, roll } from "./primary_steps.ts";
+import {
+  credentials,
+  forgetRequest,
+  type PrimaryDeps,
+  type PrimaryOutcome,
+  reportSynchronous,
+  TARGET_PRIMARY_ANNOTATION,
+} from "./primary_writes.ts";
 
 export type { PrimaryDeps, PrimaryOutcome };
 
-/** The annotation that asks for a switchover to the pod it names. */
-export const TARGET_PRIMARY_ANNOTATION = "database.example.com/target-primary";
+export { TARGET_PRIMARY_ANNOTATION };
 
 /** Decides and moves the primary of `db` (which has standbys). */
 export async function ensurePrimary(
   deps: PrimaryDeps,
-  db: Database,
+  given: Database,
   spec: DatabaseSpec,
   /** A switchover the operator needs (a scale-down below the primary), else the annotation's. */
-  requested = db.metadata.annotations?.[TARGET_PRIMARY_ANNOTATION],
+  requested = given.metadata.annotations?.[TARGET_PRIMARY_ANNOTATION],
 ): Promise<PrimaryOutcome> {
+  let db = given;
   const key = `${db.metadata.namespace}/${db.metadata.name}`;
   const now = deps.now();
   const current = primaryPod(db);
@@ -108,7 +116,16 @@ export async function ensurePrimary(
     probes,
   );
   let result: PrimaryOutcome;
+  const asked = db.metadata.annotations?.[TARGET_PRIMARY_ANNOTATION];
+  if (asked !== undefined && asked === current && !target && decision.kind === "steady") {
+    // A request carried out is removed, so that it does not pull the primary back later (a
+    // rolling update, a drain and a failover all move it on).
+    return { db: await forgetRequest(deps, db), requeueAfterMs: 100 };
+  }
   if (decision.kind === "steady" && !target) {
+    if ((spec.synchronousReplicas ?? 0) > 0 || db.status?.synchronousStandbys?.length) {
+      db = await reportSynchronous(deps, db, spec.synchronousReplicas ?? 0, await ask(current));
+    }
     result = await roll(deps, db, views, pods, ask);
     if (decision.recheckAfterMs !== undefined) {
       result.requeueAfterMs = Math.min(result.requeueAfterMs ?? Infinity, decision.recheckAfterMs);

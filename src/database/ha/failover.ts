@@ -83,6 +83,8 @@ export type PrimaryDecision =
   | { kind: "stop"; pod: string; reason: string }
   /** Step 2: `currentPrimary = target`. */
   | { kind: "promote"; target: string }
+  /** The target can no longer take over before it was promoted: clear `targetPrimary`. */
+  | { kind: "abandon"; target: string }
   /** The target answers as primary: clear `targetPrimary`. */
   | { kind: "complete"; target: string }
   /** A switchover request that cannot be carried out. */
@@ -102,6 +104,11 @@ export function decidePrimary(
   const byName = new Map(instances.map((i) => [i.name, i]));
   const primary = byName.get(state.current);
   if (state.target && state.target !== state.current) {
+    const next = byName.get(state.target);
+    if (!next?.exists || !next.ready || next.nodeLost) {
+      // Gone or failing before it took over (evicted, its node lost): choose again.
+      return { kind: "abandon", target: state.target };
+    }
     // A terminating pod's server may still serve the sessions it has (a smart shutdown):
     // stopped only once its pod is gone.
     const gone = !primary || (!primary.exists && !primary.terminating);
@@ -125,9 +132,9 @@ export function decidePrimary(
     };
   }
   if (state.target) {
-    return probes.targetIsPrimary
-      ? { kind: "complete", target: state.target }
-      : { kind: "steady", recheckAfterMs: 1_000 };
+    if (probes.targetIsPrimary) return { kind: "complete", target: state.target };
+    // Promoted, but lost before it answered as the primary: failed over like any primary.
+    if (!lostSince(primary, now)) return { kind: "steady", recheckAfterMs: 1_000 };
   }
   // A missing primary pod is lost only once the database has served: at creation no pod is.
   const served = instances.some((i) => i.name !== state.current && i.ready);

@@ -1,7 +1,9 @@
 /**
  * Asking an instance's PostgreSQL what it is, over the pod network, as the Database's owner
- * role from its Secret: whether it is in recovery (a standby) and how much WAL it has. The
- * operator asks only while it chooses or checks a new primary, never for a converged Database.
+ * role from its Secret: whether it is in recovery (a standby), how much WAL it has, and which
+ * standbys a primary counts for synchronous commit. The operator asks while it chooses or checks
+ * a new primary, and when it reconciles a Database with synchronous replicas (a pod changed),
+ * never for a converged Database that nothing touches.
  * The client (`npm:pg`) is loaded on first use, so an operator without standbys never loads it.
  *
  * @module
@@ -13,6 +15,8 @@ export interface InstanceReport {
   inRecovery: boolean;
   /** The WAL position it has: received (a standby), or written (a primary), as a number. */
   lsn: bigint;
+  /** A primary's standbys that count for synchronous commit (`sync` or `quorum`), by name. */
+  synchronous: string[];
 }
 
 /** Where and as whom to ask. */
@@ -35,7 +39,8 @@ let load: Promise<new (config: Record<string, unknown>) => PgClient> | undefined
 
 const QUERY = "SELECT pg_is_in_recovery() AS recovery, CASE WHEN pg_is_in_recovery() THEN " +
   "greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) ELSE pg_current_wal_lsn() " +
-  "END - '0/0'::pg_lsn AS lsn";
+  "END - '0/0'::pg_lsn AS lsn, (SELECT string_agg(application_name, ',' ORDER BY " +
+  "application_name) FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')) AS sync";
 
 /** Asks `target`; undefined when it does not answer in time. */
 export async function probeInstance(target: ProbeTarget): Promise<InstanceReport | undefined> {
@@ -57,7 +62,11 @@ export async function probeInstance(target: ProbeTarget): Promise<InstanceReport
     await client.connect();
     const { rows } = await client.query(QUERY);
     const row = rows[0]!;
-    return { inRecovery: row.recovery === true, lsn: BigInt(String(row.lsn ?? 0).split(".")[0]!) };
+    return {
+      inRecovery: row.recovery === true,
+      lsn: BigInt(String(row.lsn ?? 0).split(".")[0]!),
+      synchronous: typeof row.sync === "string" && row.sync ? row.sync.split(",") : [],
+    };
   } catch {
     return undefined;
   } finally {

@@ -1,43 +1,23 @@
 /**
  * What `ensure_primary.ts` does with a decision: the status patches that move the primary
- * (guarded by the Database's resourceVersion), the choice of the most advanced standby, the
- * pod deletions of a rolling update, and an Event for each.
+ * (`primary_writes.ts`), the choice of the most advanced standby, the pod deletions of a
+ * rolling update and of a former primary that will not stop, and an Event for each.
  *
  * @module
  */
-import { ApiError, CORE, type KubeClient, objectPath } from "../../runtime/client/mod.ts";
-import type { Informer } from "../../runtime/cache/mod.ts";
-import type { EventRecorder } from "../../runtime/controller/mod.ts";
-import {
-  type Database,
-  DATABASE_RESOURCE,
-  FIELD_MANAGER,
-  primaryPod,
-  secretName,
-} from "../api/mod.ts";
-import { passwordOf, type Secret } from "../credentials/mod.ts";
-import type { Pod, StatefulSet } from "../instances/mod.ts";
+import { ApiError, CORE, objectPath } from "../../runtime/client/mod.ts";
+import { type Database, primaryPod } from "../api/mod.ts";
+import type { Pod } from "../instances/mod.ts";
 import type { InstanceView, PrimaryDecision } from "./failover.ts";
 import type { InstanceReport } from "./instance_probe.ts";
 import { nextRollingStep } from "./rolling_update.ts";
-
-/** What the step reads and writes through. */
-export interface PrimaryDeps {
-  client: KubeClient;
-  pods: Informer<Pod>;
-  statefulSets: Informer<StatefulSet>;
-  events: EventRecorder;
-  now: () => number;
-  /** When this process wrote each Database's `targetPrimary` (key → ms). */
-  targetsSince: Map<string, number>;
-  signal?: AbortSignal | undefined;
-}
-
-/** The Database as it is after the step, and when to look again. */
-export interface PrimaryOutcome {
-  db: Database;
-  requeueAfterMs?: number;
-}
+import {
+  forgetRequest,
+  patchPrimary,
+  type PrimaryDeps,
+  type PrimaryOutcome,
+  TARGET_PRIMARY_ANNOTATION,
+} from "./primary_writes.ts";
 
 /** The next step of a rolling update of the pod template, if one is under way. */
 export async function roll(
@@ -160,8 +140,24 @@ export async function act(
       );
       return { db: next, requeueAfterMs: 500 };
     }
-    case "complete": {
+    case "abandon": {
       const next = await patchPrimary(deps, db, { targetPrimary: null });
+      deps.targetsSince.delete(key);
+      deps.events.record(
+        db,
+        "Warning",
+        "TargetLost",
+        "Failover",
+        `${decision.target} can no longer take over: choosing again`,
+      );
+      return { db: next, requeueAfterMs: 500 };
+    }
+    case "complete": {
+      let next = await patchPrimary(deps, db, { targetPrimary: null });
+      // The request is carried out: removed, so that it cannot pull the primary back later.
+      if (db.metadata.annotations?.[TARGET_PRIMARY_ANNOTATION] === decision.target) {
+        next = await forgetRequest(deps, next);
+      }
       deps.targetsSince.delete(key);
       deps.events.record(
         db,
@@ -203,32 +199,4 @@ async function mostAdvanced(
     if (!best || report.lsn > best.lsn) best = { name, lsn: report.lsn };
   }
   return best?.name;
-}
-
-/** A status patch of the primary's fields, refused (409) if the Database changed meanwhile. */
-async function patchPrimary(
-  deps: PrimaryDeps,
-  db: Database,
-  fields: { currentPrimary?: string; targetPrimary?: string | null },
-): Promise<Database> {
-  const updated = await deps.client.request<Database>(
-    "PATCH",
-    objectPath(DATABASE_RESOURCE, db.metadata.namespace, db.metadata.name!, "status"),
-    {
-      body: { metadata: { resourceVersion: db.metadata.resourceVersion }, status: fields },
-      contentType: "application/merge-patch+json",
-      query: { fieldManager: FIELD_MANAGER },
-      signal: deps.signal,
-    },
-  );
-  return { ...db, metadata: updated.metadata, status: updated.status ?? {} };
-}
-
-export async function credentials(deps: PrimaryDeps, db: Database) {
-  const secret = await deps.client.request<Secret>(
-    "GET",
-    objectPath(CORE.secrets, db.metadata.namespace, secretName(db)),
-    { signal: deps.signal },
-  );
-  return { user: passwordOf(secret, "username") ?? "", password: passwordOf(secret) ?? "" };
 }

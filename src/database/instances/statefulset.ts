@@ -235,10 +235,13 @@ export function desiredStatefulSet(
               timeoutSeconds: 5,
               failureThreshold: 6,
             },
-            // A login; on a standby, also that it streams from the primary.
+            // A login; on a standby, also that it streams from the primary. Bounded by the
+            // probe itself: a hung server (SIGSTOP) must fail it, whatever the runtime does
+            // with the kubelet's timeout.
             readinessProbe: {
               ...shell(
-                '[ "$(PGPASSWORD="$POSTGRES_PASSWORD" psql -h "$POD_IP" -p 5432 ' +
+                '[ "$(PGPASSWORD="$POSTGRES_PASSWORD" PGCONNECT_TIMEOUT=3 timeout 3 psql ' +
+                  '-h "$POD_IP" -p 5432 ' +
                   '-U "$POSTGRES_USER" -d "$POSTGRES_DB" -XtAc "' + STREAMING_OR_PRIMARY +
                   '")" = 1 ]',
               ),

@@ -123,3 +123,21 @@ Deno.test("decidePrimary() does not fail over while a new Database's pods are be
   const none = [view("db-0", { exists: false, ready: false }), view("db-1", { ready: false })];
   assert.deepEqual(decidePrimary(state(), none, NOW), { kind: "steady" });
 });
+
+Deno.test("decidePrimary() chooses again when the target goes before it was promoted", () => {
+  const evicted = [view("db-0"), view("db-1", { exists: false, ready: false }), view("db-2")];
+  assert.deepEqual(
+    decidePrimary(state({ target: "db-1", targetSince: NOW }), evicted, NOW, { oldStopped: true }),
+    { kind: "abandon", target: "db-1" },
+  );
+});
+
+Deno.test("decidePrimary() fails over from a promoted target lost before it answered", () => {
+  const lost = [view("db-0", { exists: false, ready: false }), view("db-1"), view("db-2")];
+  const decision = decidePrimary(state({ target: "db-0" }), lost, NOW, { targetIsPrimary: false });
+  assert.equal(decision.kind, "failover");
+  assert.deepEqual(
+    decidePrimary(state({ target: "db-0" }), healthy, NOW, { targetIsPrimary: false }),
+    { kind: "steady", recheckAfterMs: 1_000 },
+  );
+});

@@ -92,7 +92,8 @@ function postgres(major: number, suite: string): Recipe {
   // curl: the object-store checks from a pod (SigV4 signing, the cluster CA) run with it.
   const packages = [`postgresql-${major}`, "tzdata", "ca-certificates", "curl"];
   return {
-    names: [`docker.io/library/postgres:${major}`],
+    // Two names, so a test can change `spec.image` and roll the same software.
+    names: [`docker.io/library/postgres:${major}`, `docker.io/library/postgres:${major}-${suite}`],
     config: {
       Entrypoint: ["docker-entrypoint.sh"],
       Cmd: ["postgres"],

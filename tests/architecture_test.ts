@@ -81,10 +81,11 @@ const ROOMS: Record<string, string[]> = {
   objects: ["api"],
   credentials: ["api", "objects"],
   services: ["api", "objects"],
-  instances: ["api", "objects", "credentials"],
+  backup: ["api", "objects"],
+  instances: ["api", "objects", "credentials", "backup"],
   ha: ["api", "objects", "credentials", "instances"],
   status: ["api", "instances"],
-  reconcile: ["api", "objects", "credentials", "services", "instances", "ha", "status"],
+  reconcile: ["api", "objects", "credentials", "services", "instances", "ha", "status", "backup"],
 };
 
 Deno.test("no file under src/ is longer than 300 lines", () => {

@@ -23,7 +23,13 @@ if (import.meta.main) {
   if (missing) {
     console.error(`No real-node images: this machine lacks ${missing}`);
   } else {
-    const images: ImageName[] = ["pause", "postgres:17", "postgres:15", "operator"];
+    const images: ImageName[] = [
+      "pause",
+      "postgres:17",
+      "postgres:15",
+      "postgresql:17",
+      "operator",
+    ];
     for (const image of images) await ensureImage(image);
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(0);

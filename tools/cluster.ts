@@ -28,7 +28,7 @@ if (import.meta.main) {
     mode: "cluster",
     realNodes: flags.realNodes,
     objectStore: flags.objectStore,
-    images: ["postgres:17", "postgres:15", "operator"],
+    images: ["postgres:17", "postgres:15", "postgresql:17", "operator"],
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(`Control plane ready in ${seconds} s (logs in ${plane.dir}).`);

@@ -23,7 +23,7 @@ if (import.meta.main) {
     mode: "cluster",
     realNodes: flags.realNodes,
     objectStore: flags.objectStore,
-    images: ["postgres:17", "postgres:15", "operator"],
+    images: ["postgres:17", "postgres:15", "postgresql:17", "operator"],
   });
   console.log(`KUBECONFIG=${plane.kubeconfigPath}`);
   const applied = await plane.kubectl([

@@ -69,6 +69,13 @@ export const MANAGER_ROLE: Table = {
   "/nodes": ["get"],
   // src/runtime/controller/events.ts: POST an Event, merge patch the series of a repeated one.
   "events.k8s.io/events": ["create", "patch"],
+  // src/database/reconcile/backup_controller.ts: the Backup informer; backup_reconciler.ts
+  // patchStatus, and POST of the Backup's Job (owned by it, with blockOwnerDeletion); the Job
+  // informer. reconcile/schedule_step.ts: POST of a scheduled Backup, DELETE past retention.
+  "database.example.com/backups": ["create", "delete", "list", "watch"],
+  "database.example.com/backups/status": ["patch"],
+  "database.example.com/backups/finalizers": ["update"],
+  "batch/jobs": ["create", "list", "watch"],
 };
 
 /** Role `leader-election-role`, in the operator's namespace. */

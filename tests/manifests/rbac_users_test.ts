@@ -144,7 +144,11 @@ Deno.test("database-viewer, -editor and -admin grant what they say, aggregate in
       assert.equal(roles.length, 3);
       for (const role of roles) {
         const resources = role.rules.flatMap((r: { resources: string[] }) => r.resources);
-        assert.deepEqual(resources, ["databases", "databases/status"], role.metadata.name);
+        assert.deepEqual(
+          resources,
+          ["databases", "backups", "databases/status", "backups/status"],
+          role.metadata.name,
+        );
       }
     });
 

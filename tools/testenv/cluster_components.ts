@@ -28,7 +28,8 @@ const CONTROLLERS = [
 
 /**
  * What a real node adds: Services route (EndpointSlices), pods get their ServiceAccount's
- * token and the cluster CA, Deployments run (the operator's own manifests).
+ * token and the cluster CA, Deployments run (the operator's own manifests), Jobs run (a
+ * Backup's).
  */
 const REAL_NODE_CONTROLLERS = [
   "endpointslice-controller",
@@ -39,6 +40,8 @@ const REAL_NODE_CONTROLLERS = [
   "replicaset-controller",
   "disruption-controller",
   "pod-garbage-collector-controller",
+  "job-controller",
+  "ttl-after-finished-controller",
 ];
 
 /** kube-controller-manager's flags. */

@@ -54,6 +54,10 @@ export interface ObjectStore {
     init?: RequestInit,
     credentials?: { accessKeyId: string; secretAccessKey: string },
   ): Promise<Response>;
+  /** Stops the gateway (connections are refused), as an outage; {@linkcode resume} ends it. */
+  interrupt(): Promise<void>;
+  /** Starts the gateway again on the same port and waits until it answers. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -85,22 +89,25 @@ export async function startObjectStore(
     40,
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
   );
-  const process = ManagedProcess.start({
-    name: "versitygw",
-    command: await binaryPath("versitygw"),
-    args: [
-      `--port=127.0.0.1:${port}`,
-      `--port=${CLUSTER_NETWORK.hostIp}:${port}`,
-      `--cert=${serving.certFile}`,
-      `--key=${serving.keyFile}`,
-      `--region=${REGION}`,
-      "--quiet",
-      "posix",
-      dataDir,
-    ],
-    env: { ROOT_ACCESS_KEY_ID: accessKeyId, ROOT_SECRET_ACCESS_KEY: secretAccessKey },
-    logDir: clusterDir,
-  });
+  const command = await binaryPath("versitygw");
+  const gateway = () =>
+    ManagedProcess.start({
+      name: "versitygw",
+      command,
+      args: [
+        `--port=127.0.0.1:${port}`,
+        `--port=${CLUSTER_NETWORK.hostIp}:${port}`,
+        `--cert=${serving.certFile}`,
+        `--key=${serving.keyFile}`,
+        `--region=${REGION}`,
+        "--quiet",
+        "posix",
+        dataDir,
+      ],
+      env: { ROOT_ACCESS_KEY_ID: accessKeyId, ROOT_SECRET_ACCESS_KEY: secretAccessKey },
+      logDir: clusterDir,
+    });
+  let process: ManagedProcess | undefined = gateway();
   const http = Deno.createHttpClient({ caCerts: [pki.ca.certPem] });
   const hostEndpoint = `https://127.0.0.1:${port}`;
   const store: ObjectStore = {
@@ -123,13 +130,23 @@ export async function startObjectStore(
       if (!response.ok) throw new Error(`ListObjectsV2 ${bucket}: ${response.status} ${body}`);
       return [...body.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!);
     },
+    async interrupt() {
+      await process?.stop();
+      process = undefined;
+    },
+    async resume() {
+      if (process) return;
+      process = gateway();
+      await waitFor("versitygw", answers, 30_000, process);
+    },
     async stop() {
-      await process.stop();
+      await process?.stop();
+      process = undefined;
       http.close();
     },
   };
+  const answers = async () => (await store.request("/").catch(() => undefined))?.ok ?? false;
   try {
-    const answers = async () => (await store.request("/").catch(() => undefined))?.ok ?? false;
     await waitFor("versitygw", answers, 30_000, process);
     const created = await store.request(`/${BACKUP_BUCKET}`, { method: "PUT" });
     if (!created.ok) throw new Error(`CreateBucket: ${created.status} ${await created.text()}`);

@@ -9,6 +9,8 @@
  * @module
  */
 export * from "./types.ts";
+export * from "./backup_types.ts";
+export * from "./backup_spec.ts";
 export * from "./database_name.ts";
 export * from "./spec.ts";
 export * from "./spec_rules.ts";

@@ -12,6 +12,7 @@
  */
 
 import { z } from "zod";
+import { backupSchema, restoreSchema } from "./backup_spec.ts";
 import { compareQuantities, isQuantity, parseQuantity } from "./quantity.ts";
 import {
   DEFAULT_IMAGE,
@@ -137,6 +138,8 @@ const specObject = z.strictObject({
     })
     .optional(),
   environment: z.enum(ENVIRONMENTS).optional(),
+  backup: backupSchema.optional(),
+  restore: restoreSchema.optional(),
 }).superRefine((spec, ctx) => {
   // The spec-level CEL rule, with the same guards against missing or malformed fields.
   const size: unknown = spec.storage?.size;

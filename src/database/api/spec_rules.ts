@@ -83,4 +83,6 @@ export const RULE_MESSAGES = {
   storageClassImmutable: "spec.storage.storageClass is immutable: existing volumes keep the " +
     "class they were made with",
   sizeNeverShrinks: "spec.storage.size may grow but never shrink",
+  restoreImmutable: "spec.restore is immutable",
+  restoreAtCreation: "spec.restore can be set only when the Database is created",
 } as const;

@@ -9,6 +9,7 @@
  */
 
 import type { KubeObject, ObjectMeta, ResourceType } from "../../runtime/client/mod.ts";
+import type { DatabaseBackup, DatabaseBackupStatus, DatabaseRestore } from "./backup_types.ts";
 
 /** API group of the Database resource. */
 export const GROUP = "database.example.com";
@@ -31,6 +32,15 @@ export const DATABASE_RESOURCE = {
   version: VERSION,
   kind: KIND,
   plural: PLURAL,
+  namespaced: true,
+} as const satisfies ResourceType;
+
+/** The `Backup` resource: one base backup of a Database, on demand or by schedule. */
+export const BACKUP_RESOURCE = {
+  group: GROUP,
+  version: VERSION,
+  kind: "Backup",
+  plural: "backups",
   namespaced: true,
 } as const satisfies ResourceType;
 
@@ -95,6 +105,10 @@ export interface DatabaseSpec {
   resources?: ResourceRequirements;
   /** Kind of environment this database serves. */
   environment?: DatabaseEnvironment;
+  /** Continuous WAL archiving and base backups to an object store. */
+  backup?: DatabaseBackup;
+  /** At creation only: start from an object store's backups, to a point in time. Immutable. */
+  restore?: DatabaseRestore;
 }
 
 /** A `metav1.Condition`. */
@@ -132,6 +146,8 @@ export interface DatabaseStatus {
   secretName?: string;
   /** The `.metadata.generation` this status was computed from. */
   observedGeneration?: number;
+  /** With `spec.backup`: the archive's state. */
+  backup?: DatabaseBackupStatus;
   conditions?: Condition[];
 }
 

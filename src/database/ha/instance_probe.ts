@@ -44,6 +44,20 @@ const QUERY = "SELECT pg_is_in_recovery() AS recovery, CASE WHEN pg_is_in_recove
 
 /** Asks `target`; undefined when it does not answer in time. */
 export async function probeInstance(target: ProbeTarget): Promise<InstanceReport | undefined> {
+  const row = await queryRow(target, QUERY);
+  if (!row) return undefined;
+  return {
+    inRecovery: row.recovery === true,
+    lsn: BigInt(String(row.lsn ?? 0).split(".")[0]!),
+    synchronous: typeof row.sync === "string" && row.sync ? row.sync.split(",") : [],
+  };
+}
+
+/** The first row `sql` returns on `target`'s `postgres` database; undefined on any failure. */
+export async function queryRow(
+  target: ProbeTarget,
+  sql: string,
+): Promise<Record<string, unknown> | undefined> {
   load ??= import("pg").then((m) => (m.default ?? m).Client);
   const Client = await load;
   const timeout = target.timeoutMs ?? 2_000;
@@ -60,13 +74,8 @@ export async function probeInstance(target: ProbeTarget): Promise<InstanceReport
   client.on("error", () => {});
   try {
     await client.connect();
-    const { rows } = await client.query(QUERY);
-    const row = rows[0]!;
-    return {
-      inRecovery: row.recovery === true,
-      lsn: BigInt(String(row.lsn ?? 0).split(".")[0]!),
-      synchronous: typeof row.sync === "string" && row.sync ? row.sync.split(",") : [],
-    };
+    const { rows } = await client.query(sql);
+    return rows[0] ?? {};
   } catch {
     return undefined;
   } finally {

@@ -21,6 +21,7 @@ target=""
 replicas=0    # spec.replicas and spec.synchronousReplicas, as last read
 sync=0
 conf_sync=""  # synchronous_standby_names as last written
+POSTGRES_ARGS=("$@")  # server settings from the pod spec (spec.backup's archiving)
 
 log() { printf '%s instance %s: %s\n' "$(date -u +%FT%TZ)" "$ME" "$*"; }
 host_of() { printf '%s.%s' "$1" "$PODS_SERVICE"; }
@@ -79,7 +80,7 @@ write_conf() {
 }
 
 launch() {
-  postgres -D "$PGDATA" &
+  postgres -D "$PGDATA" "${POSTGRES_ARGS[@]}" &
   pg_pid=$!
   rewinds=0
 }

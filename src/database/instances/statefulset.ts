@@ -48,6 +48,7 @@ import {
   REPLICATION_PASSWORD_KEY,
   SYNC_CREDENTIALS_SCRIPT,
 } from "../credentials/mod.ts";
+import { backupPodAdditions } from "../backup/mod.ts";
 import { INSTANCE_MANAGER_SCRIPT } from "./instance_manager.ts";
 
 /** An apps/v1 StatefulSet, with the fields the operator reads. */
@@ -159,6 +160,14 @@ export function desiredStatefulSet(
     capabilities: { drop: ["ALL"] },
   };
   const dataMount = { name: DATA_VOLUME, mountPath: DATA_DIR };
+  const initBase = {
+    image: spec.image,
+    env,
+    resources: spec.resources ?? { requests: DEFAULT_REQUESTS },
+    securityContext,
+    volumeMounts: [dataMount, { name: "tmp", mountPath: "/tmp" }, ...tokenMount],
+  };
+  const backup = backupPodAdditions(db, spec, initBase);
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -204,23 +213,25 @@ export function desiredStatefulSet(
             fsGroupChangePolicy: "OnRootMismatch",
             seccompProfile: { type: "RuntimeDefault" },
           },
-          initContainers: [{
+          initContainers: [...backup.initContainers, {
+            ...initBase,
             name: "sync-credentials",
-            image: spec.image,
             command: ["bash", "-c", SYNC_CREDENTIALS_SCRIPT],
-            env,
-            resources: spec.resources ?? { requests: DEFAULT_REQUESTS },
-            securityContext,
-            volumeMounts: [dataMount, { name: "tmp", mountPath: "/tmp" }, ...tokenMount],
           }],
           containers: [{
             name: "postgres",
             image: spec.image,
-            ...(ha ? { command: ["bash", "-c", INSTANCE_MANAGER_SCRIPT] } : {}),
+            // The server's settings of spec.backup, as arguments of postgres (the instance
+            // manager passes its own on).
+            ...(ha ? { command: ["bash", "-c", INSTANCE_MANAGER_SCRIPT, "instance-manager"] } : {}),
+            ...(backup.postgresArgs.length > 0
+              ? { args: ha ? backup.postgresArgs : ["postgres", ...backup.postgresArgs] }
+              : {}),
             ports: [{ name: "postgres", containerPort: POSTGRES_PORT, protocol: "TCP" }],
             env: [
               ...env,
               { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+              ...backup.env,
             ],
             resources: spec.resources ?? { requests: DEFAULT_REQUESTS },
             startupProbe: {
@@ -257,6 +268,7 @@ export function desiredStatefulSet(
               { name: "tmp", mountPath: "/tmp" },
               { name: "shm", mountPath: "/dev/shm" },
               ...tokenMount,
+              ...backup.mounts,
             ],
           }],
           volumes: [
@@ -264,6 +276,7 @@ export function desiredStatefulSet(
             { name: "tmp", emptyDir: {} },
             { name: "shm", emptyDir: { medium: "Memory", sizeLimit: "256Mi" } },
             ...(ha ? [TOKEN_PROJECTION] : []),
+            ...backup.volumes,
           ],
         },
       },

@@ -21,6 +21,15 @@ export const FULL_SPEC: DatabaseSpec = {
   storage: { size: "1Gi", storageClass: "standard" },
   resources: { limits: {}, requests: {} },
   environment: "production",
+  backup: {
+    objectStore: { endpoint: "https://s3", bucket: "backups", path: "a/b", secret: "s3" },
+    retention: "30d",
+    archiveTimeout: "60s",
+  },
+  restore: {
+    objectStore: { endpoint: "https://s3", bucket: "backups", path: "a/b", secret: "s3" },
+    targetTime: "2026-01-01T00:00:00Z",
+  },
 };
 
 /** A Database with {@linkcode FULL_SPEC}. */

@@ -11,6 +11,8 @@ import type { Controller, Manager } from "../../runtime/controller/mod.ts";
 import type { InformerEvent } from "../../runtime/cache/mod.ts";
 import { CORE, type KubeObject } from "../../runtime/client/mod.ts";
 import {
+  type Backup,
+  BACKUP_RESOURCE,
   type Database,
   DATABASE_RESOURCE,
   MANAGED_BY,
@@ -28,6 +30,7 @@ import {
   type StatefulSet,
 } from "../instances/mod.ts";
 import { HA_OBJECT_TYPES, projectHaObject } from "../ha/mod.ts";
+import { setupBackupController } from "./backup_controller.ts";
 import { DatabaseMetrics } from "./metrics.ts";
 import { databasePriority, environmentOf } from "./priority.ts";
 import { DatabaseReconciler } from "./reconciler.ts";
@@ -82,8 +85,10 @@ export function setupDatabaseController(
     roleBindings: haInformer(HA_OBJECT_TYPES.roleBindings),
     budgets: haInformer(HA_OBJECT_TYPES.budgets),
   };
+  const backups = manager.informer<Backup>(BACKUP_RESOURCE);
   const reconciler = new DatabaseReconciler({
     client: manager.client,
+    backups,
     databases,
     secrets,
     services,
@@ -98,6 +103,7 @@ export function setupDatabaseController(
     logger: manager.logger.child({ controller: "database" }),
     ...(options.degradedRetryMs !== undefined ? { degradedRetryMs: options.degradedRetryMs } : {}),
   });
+  setupBackupController(manager, { backups, databases, pods, instance: options.instance });
   return manager.controller<Database>({
     name: "database",
     for: databases,

@@ -7,10 +7,12 @@
  */
 import { ApiError, type KubeClient } from "../../runtime/client/mod.ts";
 import type { Logger } from "../../runtime/observability/mod.ts";
-import { DATABASE_RESOURCE } from "../api/mod.ts";
+import { BACKUP_RESOURCE, DATABASE_RESOURCE } from "../api/mod.ts";
 
 /** The CRD's name, as `kubectl get crd` shows it. */
 export const DATABASE_CRD = `${DATABASE_RESOURCE.plural}.${DATABASE_RESOURCE.group}`;
+/** The Backup CRD's name, installed beside it by the same `kubectl apply -k manifests/crd`. */
+export const BACKUP_CRD = `${BACKUP_RESOURCE.plural}.${BACKUP_RESOURCE.group}`;
 
 /**
  * Asks the API server's discovery for the Database type. When it is missing, logs one error
@@ -24,20 +26,26 @@ export const DATABASE_CRD = `${DATABASE_RESOURCE.plural}.${DATABASE_RESOURCE.gro
  * ```
  */
 export async function checkDatabaseCrd(client: KubeClient, logger: Logger): Promise<boolean> {
-  const { group, version, plural } = DATABASE_RESOURCE;
+  const { group, version } = DATABASE_RESOURCE;
+  let served: string[] = [];
   try {
     const list = await client.request<{ resources?: { name: string }[] }>(
       "GET",
       `/apis/${group}/${version}`,
     );
-    if (list.resources?.some((r) => r.name === plural)) return true;
+    served = (list.resources ?? []).map((r) => r.name);
   } catch (error) {
     if (!(error instanceof ApiError && error.code === 404)) return true;
   }
+  const missing = [[DATABASE_RESOURCE.plural, DATABASE_CRD], [BACKUP_RESOURCE.plural, BACKUP_CRD]]
+    .filter(([plural]) => !served.includes(plural!)).map(([, crd]) => crd!);
+  if (missing.length === 0) return true;
   logger.error(
-    `The CustomResourceDefinition ${DATABASE_CRD} is not installed; install it with ` +
-      "`kubectl apply -k manifests/crd` (or `make install`), then the operator starts",
-    { crd: DATABASE_CRD },
+    (missing.length > 1
+      ? `The CustomResourceDefinitions ${missing.join(" and ")} are not installed; install them`
+      : `The CustomResourceDefinition ${missing[0]} is not installed; install it`) +
+      " with `kubectl apply -k manifests/crd` (or `make install`), then the operator starts",
+    { crd: missing[0] },
   );
   return false;
 }

@@ -36,6 +36,7 @@ import {
 import { CreatedObjects, deepFreeze, type Informer } from "../../runtime/cache/mod.ts";
 import type { Logger } from "../../runtime/observability/mod.ts";
 import {
+  type Backup,
   checkDatabaseName,
   type Database,
   type DatabaseSpec,
@@ -60,6 +61,7 @@ import {
   type PrimaryOutcome,
 } from "../ha/mod.ts";
 import { type Observation, writeStatus } from "../status/mod.ts";
+import { ensureBackups } from "./archive_step.ts";
 import { releaseFinalizer } from "./finalizer.ts";
 
 /** What the reconciler reads and writes through. */
@@ -71,6 +73,8 @@ export interface DatabaseReconcilerOptions {
   statefulSets: Informer<StatefulSet>;
   /** The Database's pods, indexed by `DATABASE_POD_INDEX`. */
   pods: Informer<Pod>;
+  /** The Backups, for `status.backup` (the archive step); none: no archive step. */
+  backups?: Informer<Backup>;
   /** With standbys: the instances' ServiceAccounts, Roles, RoleBindings, the primary's PDBs. */
   haObjects: { [K in keyof HaObjectCaches]: Informer<KubeObject> };
   events: EventRecorder;
@@ -180,12 +184,27 @@ export class DatabaseReconciler {
       }
       // Readiness is reported by the status (the Ready condition and its transition time), not
       // by an Event as well: a new Database costs the API server one Event.
-      await this.#writeStatus(db, deployed, signal);
+      const status = await this.#writeStatus(db, deployed, signal);
+      const archiveAfter = this.#o.backups
+        ? await ensureBackups(
+          {
+            client: this.#o.client,
+            pods: this.#o.pods.store,
+            backups: this.#o.backups.store,
+            events: this.#o.events,
+            now: () => this.#o.now?.() ?? new Date(),
+            signal,
+          },
+          db,
+          status,
+        )
+        : undefined;
       // No cache event follows when a foreign object goes or a StorageClass is fixed.
       if (deployed.conflict || deployed.storageProblem) {
         return { requeueAfterMs: this.#o.degradedRetryMs ?? 30_000 };
       }
-      if (primary?.requeueAfterMs !== undefined) return { requeueAfterMs: primary.requeueAfterMs };
+      const after = [primary?.requeueAfterMs, archiveAfter].filter((ms) => ms !== undefined);
+      if (after.length > 0) return { requeueAfterMs: Math.min(...after) };
     } catch (error) {
       return await this.#failed(db, error, signal);
     } finally {

@@ -36,8 +36,24 @@ export function statefulSetReady(sts: StatefulSet | undefined, replicas: number)
     (sts.status.updatedReplicas ?? 0) >= replicas;
 }
 
-/** The status a Database should have after this observation. */
+/** Conditions other steps own (`backup/`), carried unchanged by this one. */
+const CARRIED_CONDITIONS = new Set(["ContinuousArchiving"]);
+
+/**
+ * The status a Database should have after this observation; `status.backup` and the
+ * ContinuousArchiving condition are the archive step's, carried as they are.
+ */
 export function desiredStatus(db: Database, seen: Observation, now: Date): DatabaseStatus {
+  const status = instancesStatus(db, seen, now);
+  const carried = (db.status?.conditions ?? []).filter((c) => CARRIED_CONDITIONS.has(c.type));
+  return {
+    ...status,
+    ...(db.status?.backup ? { backup: db.status.backup } : {}),
+    conditions: [...status.conditions ?? [], ...carried],
+  };
+}
+
+function instancesStatus(db: Database, seen: Observation, now: Date): DatabaseStatus {
   const generation = db.metadata.generation;
   const old = db.status?.conditions ?? [];
   const condition = (

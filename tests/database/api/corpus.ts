@@ -35,6 +35,12 @@ function withStorage(storage: Record<string, unknown>): Record<string, unknown> 
   return withFields({ storage });
 }
 
+const STORE = {
+  endpoint: "https://object-store.default.svc",
+  bucket: "backups",
+  secret: "object-store",
+};
+
 const DIGEST = "sha256:" + "0123456789abcdef".repeat(4);
 
 /** Specs both sides accept. Defaults (`image`, `replicas`) apply where they are left out. */
@@ -126,6 +132,21 @@ export const validSpecs: { name: string; spec: Record<string, unknown> }[] = [
       resources: { limits: { cpu: null } },
       storage: { size: "1Gi", storageClass: null },
     }),
+  },
+  {
+    name: "continuous backups with a schedule, a retention and an archive timeout",
+    spec: withFields({
+      backup: {
+        objectStore: { ...STORE, path: "default/orders" },
+        schedule: "0 3 * * *",
+        retention: "30d",
+        archiveTimeout: "5m",
+      },
+    }),
+  },
+  {
+    name: "a restore to a point in time",
+    spec: withFields({ restore: { objectStore: STORE, targetTime: "2026-12-05T16:00:00Z" } }),
   },
 ];
 
@@ -336,6 +357,26 @@ export const invalidSpecs: { name: string; spec: unknown; field: string }[] = [
     name: "an unknown field in spec.storage",
     spec: withStorage({ size: "10Gi", class: "standard" }),
     field: "spec.storage.class",
+  },
+  {
+    name: "a backup bucket with capitals",
+    spec: withFields({ backup: { objectStore: { ...STORE, bucket: "Backups" } } }),
+    field: "spec.backup.objectStore.bucket",
+  },
+  {
+    name: "a backup without its store's Secret",
+    spec: withFields({ backup: { objectStore: { endpoint: STORE.endpoint, bucket: "b12" } } }),
+    field: "spec.backup.objectStore.secret",
+  },
+  {
+    name: "a restore target that is not a time",
+    spec: withFields({ restore: { objectStore: STORE, targetTime: "yesterday" } }),
+    field: "spec.restore.targetTime",
+  },
+  {
+    name: "an archive timeout in days",
+    spec: withFields({ backup: { objectStore: STORE, archiveTimeout: "1d" } }),
+    field: "spec.backup.archiveTimeout",
   },
 ];
 

@@ -116,12 +116,14 @@ Deno.test("the CRD schema requires spec, its databaseName, username and storage,
   assert.deepEqual([...spec.required].sort(), ["databaseName", "storage", "username"]);
   assert.deepEqual(spec.properties.storage.required, ["size"]);
   assert.deepEqual(Object.keys(spec.properties).sort(), [
+    "backup",
     "databaseName",
     "environment",
     "failoverDelay",
     "image",
     "replicas",
     "resources",
+    "restore",
     "storage",
     "synchronousReplicas",
     "username",
@@ -240,9 +242,10 @@ Deno.test("the CRD bounds the length of every string a CEL rule reads", () => {
   }
 });
 
-Deno.test("image, databaseName, username, storage.storageClass and storage.size carry the transition rules", () => {
+Deno.test("image, databaseName, username, storage.storageClass, storage.size and restore carry the transition rules", () => {
   const transitions = celRules().filter((r) => r.rule.includes("oldSelf") && r.at !== "");
   assert.deepEqual(transitions.map((r) => [r.at, r.fieldPath, r.rule]), [
+    ["spec", ".restore", "has(self.restore) == has(oldSelf.restore)"],
     ["spec.image", undefined, IMAGE_MAJOR_VERSION_RULE],
     ["spec.databaseName", undefined, "self == oldSelf"],
     ["spec.username", undefined, "self == oldSelf"],
@@ -259,15 +262,18 @@ Deno.test("image, databaseName, username, storage.storageClass and storage.size 
       "!isQuantity(self) || !isQuantity(oldSelf) || " +
       "quantity(self).compareTo(quantity(oldSelf)) >= 0",
     ],
+    ["spec.restore", undefined, "self == oldSelf"],
   ]);
   assert.deepEqual(
     transitions.map((r) => r.message),
     [
+      RULE_MESSAGES.restoreAtCreation,
       RULE_MESSAGES.imageMajorVersion,
       RULE_MESSAGES.databaseNameImmutable,
       RULE_MESSAGES.usernameImmutable,
       RULE_MESSAGES.storageClassImmutable,
       RULE_MESSAGES.sizeNeverShrinks,
+      RULE_MESSAGES.restoreImmutable,
     ],
   );
 });
@@ -278,7 +284,9 @@ const IMAGE_MAJOR_VERSION_RULE = "self.contains('@') || oldSelf.contains('@') ||
   "self.find(':[0-9]+[^:/]*$').find('[0-9]+') == oldSelf.find(':[0-9]+[^:/]*$').find('[0-9]+')";
 
 Deno.test("the spec-level 50Gi rule reports spec.storage.size", () => {
-  const [rule, sync, ...others] = celRules().filter((r) => r.at === "spec");
+  const [rule, sync, ...others] = celRules().filter((r) =>
+    r.at === "spec" && !r.rule.includes("oldSelf")
+  );
   assert.equal(others.length, 0);
   assert.equal(sync?.fieldPath, ".synchronousReplicas");
   assert.equal(sync?.message, RULE_MESSAGES.synchronousReplicas);
@@ -312,6 +320,7 @@ Deno.test("the CRD's status conditions have the metav1.Condition shape, keyed by
 Deno.test("the CRD kustomization lists the CRD file", () => {
   assert.deepEqual(readYaml("crd/kustomization.yaml").resources, [
     "bases/database.example.com_databases.yaml",
+    "bases/database.example.com_backups.yaml",
   ]);
 });
 

@@ -13,7 +13,10 @@ Deno.test("checkDatabaseCrd() names the missing CRD and how to install it, once 
   const entry = JSON.parse(lines[0]!);
   assert.equal(entry.level, "error");
   assert.equal(entry.crd, "databases.database.example.com");
-  assert.match(entry.msg, /databases\.database\.example\.com is not installed/);
+  assert.match(
+    entry.msg,
+    /databases\.database\.example\.com and backups\.database\.example\.com are not installed/,
+  );
   assert.match(entry.msg, /kubectl apply -k manifests\/crd/);
 
   await plane.installCRDs();

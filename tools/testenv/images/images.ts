@@ -5,7 +5,10 @@
  *
  * - `pause`: the pod sandbox, our `tools/controlplane/pause` program alone;
  * - `postgres:17` (trixie) and `postgres:15` (bookworm): Debian's PostgreSQL with our entry
- *   point (`image/postgres/docker-entrypoint.sh`), which keeps the official image's contract;
+ *   point (`image/postgres/docker-entrypoint.sh`), which keeps the official image's contract:
+ *   stand-ins for the official images, which carry no backup tool;
+ * - `postgresql:17` (`postgres-operator/postgresql:17`): the project's own image, the same plus
+ *   `barman-cli-cloud` (WAL archiving, base backups and restores to S3) and `boto3`;
  * - `operator`: the shipped scratch image's root filesystem (tools/rootfs.ts) with the `deno`
  *   runtime and the sources in place of the compiled binary, which needs `denort` from the
  *   internet; it runs with the same `operator` permission set.
@@ -19,7 +22,7 @@ import { sh } from "../command.ts";
 import { type ImageConfig, writeOciLayout } from "./oci_layout.ts";
 
 /** Every image the harness can build. */
-export type ImageName = "pause" | "postgres:17" | "postgres:15" | "operator";
+export type ImageName = "pause" | "postgres:17" | "postgres:15" | "postgresql:17" | "operator";
 
 interface Recipe {
   /** The references the image is imported as. */
@@ -39,6 +42,8 @@ const RECIPE_VERSION = "1";
 
 /** The sandbox image's reference, as containerd's `sandbox_image` names it. */
 export const PAUSE_IMAGE = "localhost/postgres-operator/pause:1";
+/** The project's PostgreSQL image with the backup tool, `postgres-operator/postgresql:17`. */
+export const POSTGRESQL_IMAGE = "docker.io/postgres-operator/postgresql:17";
 /** The operator image's reference: the one `manifests/manager` and `deno task image` use. */
 export const OPERATOR_IMAGE = "docker.io/library/postgres-operator:latest";
 
@@ -55,6 +60,10 @@ const RECIPES: Record<ImageName, Recipe> = {
   },
   "postgres:17": postgres(17, "trixie"),
   "postgres:15": postgres(15, "bookworm"),
+  "postgresql:17": postgres(17, "trixie", {
+    names: [POSTGRESQL_IMAGE],
+    packages: ["barman-cli-cloud", "python3-boto3"],
+  }),
   "operator": {
     names: [OPERATOR_IMAGE],
     config: {
@@ -88,12 +97,23 @@ const RECIPES: Record<ImageName, Recipe> = {
   },
 };
 
-function postgres(major: number, suite: string): Recipe {
+function postgres(
+  major: number,
+  suite: string,
+  extra: { names?: string[]; packages?: string[] } = {},
+): Recipe {
   // curl: the object-store checks from a pod (SigV4 signing, the cluster CA) run with it.
-  const packages = [`postgresql-${major}`, "tzdata", "ca-certificates", "curl"];
+  const packages = [
+    `postgresql-${major}`,
+    "tzdata",
+    "ca-certificates",
+    "curl",
+    ...extra.packages ?? [],
+  ];
   return {
     // Two names, so a test can change `spec.image` and roll the same software.
-    names: [`docker.io/library/postgres:${major}`, `docker.io/library/postgres:${major}-${suite}`],
+    names: extra.names ??
+      [`docker.io/library/postgres:${major}`, `docker.io/library/postgres:${major}-${suite}`],
     config: {
       Entrypoint: ["docker-entrypoint.sh"],
       Cmd: ["postgres"],

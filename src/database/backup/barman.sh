@@ -1,0 +1,144 @@
+#!/bin/bash
+# What runs barman-cloud in a Database's pods (barman.ts): the archive_command and
+# restore_command of PostgreSQL, the base backup of a Backup's Job, and the restore of a new
+# Database from a store. The lines up to the first blank one are for readers and shellcheck;
+# the pod runs the rest as `bash -c "$BARMAN_SCRIPT" barman <command> <arguments>`.
+
+set -uo pipefail
+command="${1:-}"
+shift || true
+
+fail() {
+  echo "$*" >&2
+  echo "$*" >/dev/termination-log 2>/dev/null || true
+  exit 1
+}
+
+# Selects the store of spec.backup (BACKUP) or spec.restore (RESTORE): its URL, server name and
+# endpoint from the environment, its credentials from the Secret's files, exported only to the
+# barman-cloud processes this script starts.
+use_store() {
+  local prefix="$1" dir
+  dir="${prefix}_DIR"
+  dir="${!dir}"
+  endpoint="${prefix}_ENDPOINT"
+  endpoint="${!endpoint}"
+  destination="${prefix}_DESTINATION"
+  destination="${!destination}"
+  server="${prefix}_SERVER"
+  server="${!server}"
+  command -v barman-cloud-wal-archive >/dev/null ||
+    fail "This image has no barman-cloud-wal-archive: use one with barman-cli-cloud, such as postgres-operator/postgresql:17"
+  { [ -r "$dir/accessKeyId" ] && [ -r "$dir/secretAccessKey" ]; } ||
+    fail "The object store's Secret has no accessKeyId or secretAccessKey"
+  AWS_ACCESS_KEY_ID="$(cat "$dir/accessKeyId")"
+  AWS_SECRET_ACCESS_KEY="$(cat "$dir/secretAccessKey")"
+  AWS_DEFAULT_REGION="$(cat "$dir/region" 2>/dev/null || echo us-east-1)"
+  export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION
+  if [ -s "$dir/ca.crt" ]; then export AWS_CA_BUNDLE="$dir/ca.crt"; fi
+}
+
+# Backups in the store as JSON lines: id, name, status, begin and end time (epoch), WAL.
+list_backups() {
+  barman-cloud-backup-list --endpoint-url "$endpoint" --format json "$destination" "$server" |
+    python3 -c '
+import datetime, json, sys
+def epoch(text):
+    return datetime.datetime.fromisoformat(text).timestamp() if text else 0
+for b in json.load(sys.stdin).get("backups_list", []):
+    print(json.dumps({"id": b["backup_id"], "name": b.get("backup_name") or "",
+        "status": b["status"], "begin": epoch(b.get("begin_time_iso") or ""),
+        "end": epoch(b.get("end_time_iso") or ""), "beginWal": b.get("begin_wal") or "",
+        "endWal": b.get("end_wal") or "",
+        "size": b.get("size") or b.get("cluster_size") or 0}))'
+}
+
+case "$command" in
+  archive)
+    # archive_command: %p. A failure leaves the segment in pg_wal; PostgreSQL retries it.
+    use_store BACKUP
+    exec barman-cloud-wal-archive --endpoint-url "$endpoint" "$destination" "$server" "$1"
+    ;;
+  restore-wal)
+    # restore_command: %f %p. Exit 1 tells PostgreSQL there is no such file (yet).
+    use_store RESTORE
+    exec barman-cloud-wal-restore --endpoint-url "$endpoint" "$destination" "$server" "$1" "$2"
+    ;;
+  backup)
+    # A Backup's Job, beside the instance: its data directory is mounted here, read-only.
+    # Named after the Job: barman reserves some names (first, last, latest, oldest).
+    name="backup-$1"
+    use_store BACKUP
+    barman-cloud-backup --endpoint-url "$endpoint" -h "$PGHOST" -p 5432 -U "$POSTGRES_USER" \
+      -d postgres -n "$name" "$destination" "$server" || fail "barman-cloud-backup failed"
+    found="$(list_backups | grep "\"name\": \"$name\"" | tail -n 1)"
+    [ -n "$found" ] || fail "The backup $name is not in the store after barman-cloud-backup"
+    echo "$found" >/dev/termination-log
+    echo "$found"
+    if [ -n "${BACKUP_RETENTION:-}" ]; then
+      barman-cloud-backup-delete --endpoint-url "$endpoint" -m 1 \
+        -r "RECOVERY WINDOW OF $BACKUP_RETENTION" "$destination" "$server" ||
+        echo "Removing backups outside the retention window failed; the next backup retries" >&2
+    fi
+    ;;
+  restore)
+    # The first instance of a restored Database, before its credentials are set: the newest
+    # backup that ended before the target, then WAL replayed to it, then promoted.
+    [ -s "$PGDATA/PG_VERSION" ] && { echo "The data directory exists: nothing to restore."; exit 0; }
+    [ "$HOSTNAME" = "${RESTORE_INSTANCE:-$HOSTNAME}" ] ||
+      { echo "Not the first instance: it copies the restored primary."; exit 0; }
+    use_store RESTORE
+    target="${RESTORE_TARGET_TIME:-}"
+    target_epoch="$(python3 -c 'import datetime,sys; print(datetime.datetime.fromisoformat(sys.argv[1].replace("Z","+00:00")).timestamp() if sys.argv[1] else 1e12)' "$target")"
+    backups="$(list_backups)" || fail "Listing the backups in $destination/$server failed"
+    chosen="$(python3 -c '
+import json, sys
+lines = [line for line in sys.stdin.read().split("\n") if line.strip()]
+done = [b for b in map(json.loads, lines) if b["status"] == "DONE"]
+before = [b for b in done if b["end"] <= float(sys.argv[1])]
+if before:
+    print(max(before, key=lambda b: b["end"])["id"])
+elif done:
+    import datetime
+    first = min(b["end"] for b in done)
+    print("-" + datetime.datetime.fromtimestamp(first, datetime.timezone.utc).isoformat())
+' "$target_epoch" <<<"$backups"$'\n')"
+    [ -n "$chosen" ] || fail "There is no completed backup in $destination/$server to restore"
+    case "$chosen" in
+      -*) fail "spec.restore.targetTime $target is before the first recoverable point ${chosen#-}" ;;
+    esac
+    echo "Restoring backup $chosen of $destination/$server${target:+ to $target}."
+    mkdir -p "$PGDATA" && chmod 700 "$PGDATA"
+    barman-cloud-restore --endpoint-url "$endpoint" "$destination" "$server" "$chosen" "$PGDATA" ||
+      fail "barman-cloud-restore of $chosen failed"
+    {
+      echo "# spec.restore: removed once recovery has finished"
+      echo "restore_command = 'bash -c \"\$BARMAN_SCRIPT\" barman restore-wal %f %p'"
+      echo "recovery_target_timeline = 'latest'"
+      [ -n "$target" ] && echo "recovery_target_time = '$target'"
+      [ -n "$target" ] && echo "recovery_target_action = 'promote'"
+    } >"$PGDATA/restore.conf"
+    printf "\ninclude_if_exists = 'restore.conf'\n" >>"$PGDATA/postgresql.conf"
+    # The instance manager's settings of the source (its standbys, its upstream) are not ours.
+    rm -f "$PGDATA/instance.conf" "$PGDATA/standby.signal"
+    touch "$PGDATA/recovery.signal"
+    export PG_GRANDPARENT_PID=1
+    postgres -D "$PGDATA" -c listen_addresses='' -c unix_socket_directories=/tmp \
+      -c archive_mode=off &
+    pid=$!
+    # PostgreSQL removes recovery.signal when it promotes at the end of recovery.
+    while [ -f "$PGDATA/recovery.signal" ]; do
+      if ! kill -0 "$pid" 2>/dev/null; then
+        wait "$pid"
+        fail "Recovery stopped before it finished${target:+: WAL up to spec.restore.targetTime $target may not be archived}; see the container's log"
+      fi
+      sleep 1
+    done
+    pg_ctl stop -D "$PGDATA" -m fast -w -t 300 >/dev/null || fail "The restored server did not stop"
+    rm -f "$PGDATA/restore.conf"
+    echo "Restored and promoted to a new timeline."
+    ;;
+  *)
+    fail "usage: barman archive|restore-wal|backup|restore"
+    ;;
+esac

@@ -1,0 +1,265 @@
+/**
+ * Backups on a real node with the object store: a Database of the project's image archives its
+ * WAL and takes a base backup from its standby on request; a new Database restored to a time
+ * between two commits has the first and not the second; one restored to the end of the
+ * archive, after the source and its volumes are gone, has every committed row and its own
+ * credentials.
+ */
+import assert from "node:assert/strict";
+import {
+  BACKUP_BUCKET,
+  ControlPlane,
+  eventually,
+  OBJECT_STORE_ENDPOINT,
+  OBJECT_STORE_SECRET,
+  startOperator,
+} from "../../tools/testenv/mod.ts";
+import { mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
+import { createDatabase, VALID_SPEC } from "../_support/databases.ts";
+import { type Backup, BACKUP_RESOURCE, type Database } from "../../src/database/api/mod.ts";
+import { collectionPath } from "../../src/runtime/client/mod.ts";
+
+const IMAGE = "postgres-operator/postgresql:17";
+const STORE = {
+  endpoint: OBJECT_STORE_ENDPOINT,
+  bucket: BACKUP_BUCKET,
+  secret: OBJECT_STORE_SECRET,
+};
+
+realNodeTest(
+  "backups: archiving, a Backup from the standby, restores to a time and to the end",
+  async (t) => {
+    await using plane = await ControlPlane.start({
+      mode: "cluster",
+      realNodes: 1,
+      objectStore: true,
+      images: ["postgres:17", "postgresql:17"],
+    });
+    await using operator = await startOperator(plane);
+    await operator.ready();
+    const kubectl = mustKubectl(plane);
+    const get = async <T>(kind: string, name: string) =>
+      JSON.parse(await kubectl(["get", kind, name, "-o", "json"])) as T;
+    const ready = (name: string, timeoutMs = 300_000) => {
+      let last: Database | undefined;
+      return eventually(
+        async () => (last = await get<Database>("database", name)).status?.ready === true,
+        `${name} Ready`,
+        { timeoutMs, intervalMs: 1000, describe: () => last?.status },
+      );
+    };
+    const sql = (secret: string, text: string) => psql(plane, text, { secret });
+    const rows = (secret: string) => sql(secret, "SELECT string_agg(tag, ',' ORDER BY tag) FROM t");
+    const timed = async <T>(label: string, fn: () => Promise<T>) => {
+      const started = performance.now();
+      const result = await fn();
+      console.log(`${label}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      return result;
+    };
+
+    await createDatabase(plane.client, "default", "orders", {
+      ...VALID_SPEC,
+      image: IMAGE,
+      replicas: 2,
+      storage: { size: "1Gi" },
+      backup: { objectStore: STORE, archiveTimeout: "10s", retention: "30d" },
+    });
+    await ready("orders");
+    let target = "";
+
+    await t.step("rows A, a Backup taken from the standby, row B, the time T, row C", async () => {
+      await eventually(
+        () =>
+          sql("orders-credentials", "CREATE TABLE t (tag text); INSERT INTO t VALUES ('A')")
+            .then(() => true, () => false),
+        "table created through orders",
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
+      await plane.client.request("POST", collectionPath(BACKUP_RESOURCE, "default"), {
+        body: {
+          apiVersion: "database.example.com/v1",
+          kind: "Backup",
+          metadata: { name: "first" },
+          spec: { database: "orders" },
+        },
+      });
+      let backup: Backup | undefined;
+      await timed("base backup", () =>
+        eventually(
+          async () =>
+            ["Completed", "Failed"].includes(
+              (backup = await get<Backup>("backup", "first")).status?.phase ?? "",
+            ),
+          "backup first finished",
+          { timeoutMs: 300_000, intervalMs: 1000, describe: () => backup?.status },
+        ));
+      assert.equal(backup!.status?.phase, "Completed", JSON.stringify(backup!.status));
+      assert.equal(backup!.status?.instance, "orders-1", "taken from the standby");
+      assert.ok((backup!.status?.size ?? 0) > 0);
+      assert.match(backup!.status?.beginWal ?? "", /^[0-9A-F]{24}$/);
+      await sql("orders-credentials", "INSERT INTO t VALUES ('B')");
+      target = await sql(
+        "orders-credentials",
+        `SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+      );
+      await sql("orders-credentials", "INSERT INTO t VALUES ('C')");
+      // The segment holding C goes to the store now, not at archiveTimeout.
+      const segment = await sql("orders-credentials", "SELECT pg_walfile_name(pg_switch_wal())");
+      await eventually(
+        async () =>
+          (await plane.objectStore.list(BACKUP_BUCKET, "default/orders/wals/"))
+            .some((key) => key.includes(segment)),
+        `segment ${segment} archived`,
+        { timeoutMs: 120_000, intervalMs: 1000 },
+      );
+    });
+
+    await t.step("a schedule creates a Backup, owned by the Database, that completes", async () => {
+      const patch = (schedule: string | null) =>
+        kubectl([
+          "patch",
+          "database",
+          "orders",
+          "--type=merge",
+          "-p",
+          JSON.stringify({
+            spec: { backup: { schedule } },
+          }),
+        ]);
+      await patch("* * * * *");
+      let scheduled: Backup[] = [];
+      try {
+        await eventually(
+          async () => {
+            scheduled = (JSON.parse(
+              await kubectl([
+                "get",
+                "backups",
+                "-l",
+                "database.example.com/scheduled-for=orders",
+                "-o",
+                "json",
+              ]),
+            ) as { items: Backup[] }).items;
+            return scheduled.some((b) => b.status?.phase === "Completed");
+          },
+          "a scheduled Backup completed",
+          { timeoutMs: 300_000, intervalMs: 2000, describe: () => scheduled.map((b) => b.status) },
+        );
+      } finally {
+        await patch(null);
+      }
+      assert.equal(scheduled[0]!.metadata.ownerReferences?.[0]?.name, "orders");
+    });
+
+    const outageRows: string[] = [];
+    await t.step(
+      "the store stops under writes: ContinuousArchiving goes False, then True, no WAL lost",
+      async () => {
+        const archiving = async () =>
+          (await get<Database>("database", "orders")).status?.conditions
+            ?.find((c) => c.type === "ContinuousArchiving")?.status;
+        await eventually(async () => await archiving() === "True", "archiving True", {
+          timeoutMs: 120_000,
+          intervalMs: 1000,
+        });
+        await plane.objectStore.interrupt();
+        try {
+          const started = performance.now();
+          // Writes go on, each in a segment of its own, until the operator reports the failure.
+          while (await archiving() !== "False") {
+            const tag = `D${outageRows.length + 1}`;
+            await sql("orders-credentials", `INSERT INTO t VALUES ('${tag}')`);
+            outageRows.push(tag);
+            await sql("orders-credentials", "SELECT pg_switch_wal()");
+            if (performance.now() - started > 300_000) {
+              throw new Error("archiving never went False");
+            }
+          }
+          console.log(
+            `ContinuousArchiving False after ${
+              ((performance.now() - started) / 1000).toFixed(1)
+            } s`,
+          );
+        } finally {
+          await plane.objectStore.resume();
+        }
+        const resumed = performance.now();
+        await eventually(async () => await archiving() === "True", "archiving True again", {
+          timeoutMs: 180_000,
+          intervalMs: 1000,
+        });
+        console.log(
+          `ContinuousArchiving True ${
+            ((performance.now() - resumed) / 1000).toFixed(1)
+          } s after the store came back`,
+        );
+        const segment = await sql("orders-credentials", "SELECT pg_walfile_name(pg_switch_wal())");
+        await eventually(
+          async () =>
+            (await plane.objectStore.list(BACKUP_BUCKET, "default/orders/wals/"))
+              .some((key) => key.includes(segment)),
+          `segment ${segment} archived after the outage`,
+          { timeoutMs: 120_000, intervalMs: 1000 },
+        );
+        assert.ok(outageRows.length > 0);
+      },
+    );
+
+    await t.step("a target before the first backup is refused with a status reason", async () => {
+      await createDatabase(plane.client, "default", "too-early", {
+        ...VALID_SPEC,
+        image: IMAGE,
+        storage: { size: "1Gi" },
+        restore: {
+          objectStore: { ...STORE, path: "default/orders" },
+          targetTime: "2020-01-01T00:00:00Z",
+        },
+      });
+      let last: Database | undefined;
+      await eventually(
+        async () =>
+          /before the first recoverable point/.test(
+            (last = await get<Database>("database", "too-early")).status?.conditions
+              ?.find((c) => c.type === "Ready")?.message ?? "",
+          ),
+        "too-early reports the refused target",
+        { timeoutMs: 180_000, intervalMs: 1000, describe: () => last?.status },
+      );
+      await kubectl(["delete", "database", "too-early", "--wait=true"]);
+      await kubectl(["delete", "pvc", "-l", "database=too-early", "--wait=true"]);
+    });
+
+    await t.step("a Database restored to T has A and B, not C", async () => {
+      await createDatabase(plane.client, "default", "at-t", {
+        ...VALID_SPEC,
+        image: IMAGE,
+        username: "owner",
+        storage: { size: "1Gi" },
+        restore: { objectStore: { ...STORE, path: "default/orders" }, targetTime: target },
+      });
+      await timed("restore to T", () => ready("at-t"));
+      assert.equal(await rows("at-t-credentials"), "A,B");
+    });
+
+    await t.step(
+      "after the source and its volumes are gone, a restore to the end has every row",
+      async () => {
+        await kubectl(["delete", "database", "orders", "--wait=true"]);
+        await kubectl(["delete", "pvc", "-l", "database=orders", "--wait=true"]);
+        await createDatabase(plane.client, "default", "latest", {
+          ...VALID_SPEC,
+          image: IMAGE,
+          username: "owner",
+          storage: { size: "1Gi" },
+          restore: { objectStore: { ...STORE, path: "default/orders" } },
+        });
+        await timed("restore to the end", () => ready("latest"));
+        assert.equal(
+          await rows("latest-credentials"),
+          ["A", "B", "C", ...outageRows].sort().join(","),
+        );
+      },
+    );
+  },
+);

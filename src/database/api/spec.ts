@@ -20,6 +20,7 @@ import {
   DNS_SUBDOMAIN_PATTERN,
   IDENTIFIER_PATTERN,
   IMAGE_PATTERN,
+  LABEL_KEY_PATTERN,
   LARGE_STORAGE_SIZE,
   MAX_REPLICAS_WITHOUT_LARGE_STORAGE,
   MAX_RESOURCE_ENTRIES,
@@ -138,6 +139,19 @@ const specObject = z.strictObject({
     })
     .optional(),
   environment: z.enum(ENVIRONMENTS).optional(),
+  affinity: z.strictObject({
+    enablePodAntiAffinity: z.boolean({
+      error: "spec.affinity.enablePodAntiAffinity must be true or false",
+    })
+      .optional(),
+    podAntiAffinityType: z.enum(["preferred", "required"], {
+      error: "spec.affinity.podAntiAffinityType must be preferred or required",
+    }).optional(),
+    topologyKey: z.string()
+      .max(317, "spec.affinity.topologyKey must be at most 317 characters")
+      .regex(new RegExp(LABEL_KEY_PATTERN), "spec.affinity.topologyKey must be a label key")
+      .optional(),
+  }).optional(),
   backup: backupSchema.optional(),
   restore: restoreSchema.optional(),
 }).superRefine((spec, ctx) => {

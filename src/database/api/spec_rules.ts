@@ -53,6 +53,10 @@ export const RESOURCE_QUANTITY_PATTERN = String
   .raw`^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$`;
 
 /** Every CEL `message` in the CRD, single-object and transition rules alike. */
+/** A label key such as `kubernetes.io/hostname` or `topology.kubernetes.io/zone`. */
+export const LABEL_KEY_PATTERN =
+  "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
+
 export const RULE_MESSAGES = {
   image: "spec.image must be a PostgreSQL image whose name contains postgres, such as postgres:17",
   reservedUsername: "spec.username must not be a reserved role name (pg_*, postgres, public, " +

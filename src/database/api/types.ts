@@ -76,6 +76,16 @@ export interface DatabaseStorage {
   storageClass?: string;
 }
 
+/** `spec.affinity`, CloudNativePG's names: anti-affinity between a Database's instances. */
+export interface DatabaseAffinity {
+  /** Whether instances avoid each other at all. @default {true} */
+  enablePodAntiAffinity?: boolean;
+  /** `preferred` (schedule anyway when impossible) or `required`. @default {"preferred"} */
+  podAntiAffinityType?: "preferred" | "required";
+  /** The node label instances spread over. @default {"kubernetes.io/hostname"} */
+  topologyKey?: string;
+}
+
 /** The desired state of a Database, after the API server applied its defaults. */
 export interface DatabaseSpec {
   /** PostgreSQL image; its name contains `postgres`. @default {"postgres:17"} */
@@ -105,6 +115,8 @@ export interface DatabaseSpec {
   resources?: ResourceRequirements;
   /** Kind of environment this database serves. */
   environment?: DatabaseEnvironment;
+  /** How instances spread over nodes; by default each prefers a node of its own. */
+  affinity?: DatabaseAffinity;
   /** Continuous WAL archiving and base backups to an object store. */
   backup?: DatabaseBackup;
   /** At creation only: start from an object store's backups, to a point in time. Immutable. */

@@ -84,12 +84,25 @@ case "$command" in
   restore)
     # The first instance of a restored Database, before its credentials are set: the newest
     # backup that ended before the target, then WAL replayed to it, then promoted.
-    [ -s "$PGDATA/PG_VERSION" ] && { echo "The data directory exists: nothing to restore."; exit 0; }
+    # Present from the start of a restore to its end: a restore that was cut off starts over.
+    marker="$(dirname "$PGDATA")/restore-in-progress"
+    if [ -s "$PGDATA/PG_VERSION" ] && [ ! -e "$marker" ]; then
+      echo "The data directory exists: nothing to restore."
+      exit 0
+    fi
     [ "$HOSTNAME" = "${RESTORE_INSTANCE:-$HOSTNAME}" ] ||
       { echo "Not the first instance: it copies the restored primary."; exit 0; }
     use_store RESTORE
     target="${RESTORE_TARGET_TIME:-}"
-    target_epoch="$(python3 -c 'import datetime,sys; print(datetime.datetime.fromisoformat(sys.argv[1].replace("Z","+00:00")).timestamp() if sys.argv[1] else 1e12)' "$target")"
+    # Epoch seconds, and the form recovery_target_time takes (RFC 3339's T and Z it refuses).
+    read -r target_epoch target_pg < <(python3 -c '
+import datetime, sys
+if not sys.argv[1]:
+    print(1e12, "-")
+else:
+    t = datetime.datetime.fromisoformat(sys.argv[1].replace("Z", "+00:00"))
+    utc = t.astimezone(datetime.timezone.utc)
+    print(t.timestamp(), utc.strftime("%Y-%m-%d_%H:%M:%S.%f+00"))' "$target")
     backups="$(list_backups)" || fail "Listing the backups in $destination/$server failed"
     chosen="$(python3 -c '
 import json, sys
@@ -108,14 +121,16 @@ elif done:
       -*) fail "spec.restore.targetTime $target is before the first recoverable point ${chosen#-}" ;;
     esac
     echo "Restoring backup $chosen of $destination/$server${target:+ to $target}."
+    touch "$marker"
     mkdir -p "$PGDATA" && chmod 700 "$PGDATA"
+    find "$PGDATA" -mindepth 1 -delete
     barman-cloud-restore --endpoint-url "$endpoint" "$destination" "$server" "$chosen" "$PGDATA" ||
       fail "barman-cloud-restore of $chosen failed"
     {
       echo "# spec.restore: removed once recovery has finished"
       echo "restore_command = 'bash -c \"\$BARMAN_SCRIPT\" barman restore-wal %f %p'"
       echo "recovery_target_timeline = 'latest'"
-      [ -n "$target" ] && echo "recovery_target_time = '$target'"
+      [ -n "$target" ] && echo "recovery_target_time = '${target_pg/_/ }'"
       [ -n "$target" ] && echo "recovery_target_action = 'promote'"
     } >"$PGDATA/restore.conf"
     printf "\ninclude_if_exists = 'restore.conf'\n" >>"$PGDATA/postgresql.conf"
@@ -135,7 +150,7 @@ elif done:
       sleep 1
     done
     pg_ctl stop -D "$PGDATA" -m fast -w -t 300 >/dev/null || fail "The restored server did not stop"
-    rm -f "$PGDATA/restore.conf"
+    rm -f "$PGDATA/restore.conf" "$marker"
     echo "Restored and promoted to a new timeline."
     ;;
   *)

@@ -7,8 +7,9 @@
  *   instance manager (`instance_manager.ts`), which runs PostgreSQL in the role the operator
  *   decided, with the pod's own ServiceAccount (`<name>`, allowed to read this Database only)
  *   and a projected, expiring token. Instances prefer distinct nodes (`kubernetes.io/hostname`
- *   anti-affinity). `podManagementPolicy: Parallel`: a standby waits for the primary in its
- *   init container, so nothing is gained by starting pods one by one.
+ *   anti-affinity, or what `spec.affinity` says). `podManagementPolicy: Parallel`: a standby
+ *   waits for the primary in its init container, so nothing is gained by starting pods one by
+ *   one.
  * - `serviceName` is the headless `<name>-pods`, which gives each pod a stable DNS name.
  * - PVC retention `Retain` on delete and scale-down: deleting a Database or lowering its
  *   replicas never destroys data. Recreating a Database with the same name reattaches the
@@ -192,17 +193,7 @@ export function desiredStatefulSet(
           ...(ha
             ? {
               serviceAccountName: instanceServiceAccount(db),
-              affinity: {
-                podAntiAffinity: {
-                  preferredDuringSchedulingIgnoredDuringExecution: [{
-                    weight: 100,
-                    podAffinityTerm: {
-                      topologyKey: "kubernetes.io/hostname",
-                      labelSelector: { matchLabels: selectorLabels(db) },
-                    },
-                  }],
-                },
-              },
+              ...antiAffinity(db, spec),
             }
             : {}),
           securityContext: {
@@ -281,6 +272,25 @@ export function desiredStatefulSet(
         },
       },
       volumeClaimTemplates: [template],
+    },
+  };
+}
+
+/** `spec.affinity` as the pod's anti-affinity between the Database's instances. */
+function antiAffinity(db: Database, spec: DatabaseSpec) {
+  const { enablePodAntiAffinity = true, podAntiAffinityType = "preferred" } = spec.affinity ?? {};
+  if (!enablePodAntiAffinity) return {};
+  const term = {
+    topologyKey: spec.affinity?.topologyKey ?? "kubernetes.io/hostname",
+    labelSelector: { matchLabels: selectorLabels(db) },
+  };
+  return {
+    affinity: {
+      podAntiAffinity: podAntiAffinityType === "required"
+        ? { requiredDuringSchedulingIgnoredDuringExecution: [term] }
+        : {
+          preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }],
+        },
     },
   };
 }

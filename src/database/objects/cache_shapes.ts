@@ -38,8 +38,11 @@ export const FULL_EXAMPLE: Database = {
   spec: FULL_SPEC,
 };
 
-/** Fields holding maps with arbitrary keys (labels, quantities, data): kept whole. */
-const MAPS = new Set(["labels", "annotations", "matchLabels", "resources"]);
+/**
+ * Fields holding maps with arbitrary keys (labels, quantities, data), or shapes that vary with
+ * the spec (a preferred or required affinity): kept whole.
+ */
+const MAPS = new Set(["labels", "annotations", "matchLabels", "resources", "affinity"]);
 
 /** `shape` with the maps of arbitrary keys in it kept whole. */
 export function openMaps(shape: Shape): Shape {

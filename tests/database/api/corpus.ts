@@ -145,6 +145,17 @@ export const validSpecs: { name: string; spec: Record<string, unknown> }[] = [
     }),
   },
   {
+    name: "instances that must spread over zones",
+    spec: withFields({
+      replicas: 3,
+      affinity: { podAntiAffinityType: "required", topologyKey: "topology.kubernetes.io/zone" },
+    }),
+  },
+  {
+    name: "instances that may share nodes",
+    spec: withFields({ affinity: { enablePodAntiAffinity: false } }),
+  },
+  {
     name: "a restore to a point in time",
     spec: withFields({ restore: { objectStore: STORE, targetTime: "2026-12-05T16:00:00Z" } }),
   },
@@ -357,6 +368,16 @@ export const invalidSpecs: { name: string; spec: unknown; field: string }[] = [
     name: "an unknown field in spec.storage",
     spec: withStorage({ size: "10Gi", class: "standard" }),
     field: "spec.storage.class",
+  },
+  {
+    name: "an unknown anti-affinity type",
+    spec: withFields({ affinity: { podAntiAffinityType: "always" } }),
+    field: "spec.affinity.podAntiAffinityType",
+  },
+  {
+    name: "a topology key with a space",
+    spec: withFields({ affinity: { topologyKey: "my zone" } }),
+    field: "spec.affinity.topologyKey",
   },
   {
     name: "a backup bucket with capitals",

@@ -116,6 +116,7 @@ Deno.test("the CRD schema requires spec, its databaseName, username and storage,
   assert.deepEqual([...spec.required].sort(), ["databaseName", "storage", "username"]);
   assert.deepEqual(spec.properties.storage.required, ["size"]);
   assert.deepEqual(Object.keys(spec.properties).sort(), [
+    "affinity",
     "backup",
     "databaseName",
     "environment",

@@ -115,3 +115,28 @@ Deno.test("units: archive timeout, retention window, store location", () => {
     server: "c",
   });
 });
+
+Deno.test("spec.affinity: required anti-affinity over a zone, or none", () => {
+  const required = podOf({
+    replicas: 3,
+    affinity: { podAntiAffinityType: "required", topologyKey: "topology.kubernetes.io/zone" },
+  }) as unknown as { affinity: { podAntiAffinity: Record<string, { topologyKey: string }[]> } };
+  assert.deepEqual(Object.keys(required.affinity.podAntiAffinity), [
+    "requiredDuringSchedulingIgnoredDuringExecution",
+  ]);
+  assert.equal(
+    required.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution![0]!
+      .topologyKey,
+    "topology.kubernetes.io/zone",
+  );
+  const none = podOf({ replicas: 3, affinity: { enablePodAntiAffinity: false } }) as unknown as {
+    affinity?: unknown;
+  };
+  assert.equal(none.affinity, undefined);
+  const preferred = podOf({ replicas: 2 }) as unknown as {
+    affinity: { podAntiAffinity: Record<string, unknown> };
+  };
+  assert.deepEqual(Object.keys(preferred.affinity.podAntiAffinity), [
+    "preferredDuringSchedulingIgnoredDuringExecution",
+  ]);
+});

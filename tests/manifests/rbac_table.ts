@@ -75,7 +75,8 @@ export const MANAGER_ROLE: Table = {
   "database.example.com/backups": ["create", "delete", "list", "watch"],
   "database.example.com/backups/status": ["patch"],
   "database.example.com/backups/finalizers": ["update"],
-  "batch/jobs": ["create", "list", "watch"],
+  // backup_reconciler.ts removeJob: the finished Job, once its outcome is in the status.
+  "batch/jobs": ["create", "delete", "list", "watch"],
 };
 
 /** Role `leader-election-role`, in the operator's namespace. */

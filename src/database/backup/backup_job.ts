@@ -93,8 +93,8 @@ export function backupJob(
     },
     spec: {
       backoffLimit: 0,
-      // Its record is in the Backup's status by then; a finished pod would keep the volume's
-      // claim in use (a deleted Database's PVCs could not go).
+      // The operator deletes it once its outcome is in the Backup's status; this is for a Job
+      // whose Backup went first.
       ttlSecondsAfterFinished: JOB_TTL_SECONDS,
       template: {
         metadata: { labels },

@@ -97,7 +97,10 @@ async function follow(deps: BackupDeps, backup: Backup, job: Job): Promise<Resul
   if (message === undefined) return { requeueAfterMs: 1_000 };
   if (done > 0) {
     const record = parseRecord(message);
-    if (!record) return await fail(deps, backup, `The Job reported no backup: ${message}`);
+    if (!record) {
+      await fail(deps, backup, `The Job reported no backup: ${message}`);
+      return await removeJob(deps, job);
+    }
     await patchStatus(deps, backup, {
       phase: "Completed",
       backupId: record.id,
@@ -114,9 +117,25 @@ async function follow(deps: BackupDeps, backup: Backup, job: Job): Promise<Resul
       "Backup",
       `Backup ${record.id} of ${backup.spec.database}: WAL ${record.beginWal} to ${record.endWal}`,
     );
-    return {};
+    return await removeJob(deps, job);
   }
-  return await fail(deps, backup, message.trim() || "The backup Job failed");
+  await fail(deps, backup, message.trim() || "The backup Job failed");
+  return await removeJob(deps, job);
+}
+
+/**
+ * The finished Job goes with its pod once its outcome is in the Backup's status: a finished pod
+ * still counts as using the instance's volume claim, whose deletion would wait for it.
+ */
+async function removeJob(deps: BackupDeps, job: Job): Promise<Result> {
+  await deps.client.request(
+    "DELETE",
+    objectPath(JOB_RESOURCE, job.metadata.namespace, job.metadata.name!),
+    { body: { propagationPolicy: "Background" } },
+  ).catch((error) => {
+    if (!(error instanceof ApiError && error.code === 404)) throw error;
+  });
+  return {};
 }
 
 /** The record `barman.sh backup` ends with. */

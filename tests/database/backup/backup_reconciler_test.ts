@@ -156,6 +156,11 @@ Deno.test("a finished Job's record becomes the Completed status; a failed one, F
     endWal: record.endWal,
     size: 4096,
   });
+  assert.equal(
+    `${done.requests[1]?.method} ${done.requests[1]?.path}`,
+    "DELETE /apis/batch/v1/namespaces/shop/jobs/backup-nightly",
+    "the finished Job goes, so its pod no longer holds the volume claim",
+  );
   const failed = setup({
     backup: { status: { phase: "Running" } },
     job: { ...job, status: { failed: 1 } },

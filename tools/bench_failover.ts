@@ -72,7 +72,11 @@ export async function runFailoverBench(
     let first = 0;
     await eventually(
       async () => {
-        first = (await writer.writes()).find((w) => w.ok && w.at > at)?.at ?? 0;
+        // A write acknowledged just after the fault was sent before it: count from the first
+        // write that failed after the fault.
+        const seen = await writer.writes();
+        const failed = seen.find((w) => !w.ok && w.at > at);
+        first = failed ? seen.find((w) => w.ok && w.at > failed.at)?.at ?? 0 : 0;
         return first > 0;
       },
       "a write after the fault",

@@ -221,13 +221,19 @@ function noop(): Promise<void> {
 
 /** When the first write after `since` was acknowledged. */
 async function firstWriteAfter(writes: () => Promise<Write[]>, since: number): Promise<number> {
+  // A write acknowledged just after `since` was sent before the fault: count from the first
+  // write that failed after it.
+  const first = (seen: Write[]) => {
+    const failed = seen.find((w) => !w.ok && w.at > since);
+    return failed ? seen.find((w) => w.ok && w.at > failed.at) : undefined;
+  };
   let seen: Write[] = [];
   await eventually(
-    async () => (seen = await writes()).some((w) => w.ok && w.at > since),
-    "a write through ha succeeds",
+    async () => first(seen = await writes()) !== undefined,
+    "a write through ha fails, then one succeeds",
     { timeoutMs: 120_000, intervalMs: 250 },
   );
-  return seen.find((w) => w.ok && w.at > since)!.at;
+  return first(seen)!.at;
 }
 
 /** Waits for `pod`, a former primary, to say it was rewound and to stream, with the rows. */

@@ -15,6 +15,7 @@ import client from "prom-client";
 import type { Reconciler } from "../../runtime/controller/mod.ts";
 import type { ReadonlyStore } from "../../runtime/cache/mod.ts";
 import { type Database, PHASES } from "../api/mod.ts";
+import { registerBackupMetrics } from "./backup_metrics.ts";
 
 /** Values of the `result` label. */
 export const RECONCILE_RESULTS = ["success", "error", "requeue"] as const;
@@ -41,6 +42,7 @@ export class DatabaseMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    registerBackupMetrics(registry, databases);
     // Zero series from the start, so rate() sees the first error as an increase.
     for (const result of RECONCILE_RESULTS) this.#reconciles.inc({ result }, 0);
     new client.Gauge({

@@ -142,7 +142,7 @@ realNodeTest(
           "a standby took over",
           { timeoutMs: 120_000, intervalMs: 250, describe: () => ha.last?.status },
         );
-        const first = await firstWriteAfter(outside.writes, Date.now());
+        const first = await firstWriteAfter(outside.writes, stop);
         const gap = longestGap(await outside.writes(), stop, first);
         console.log(`SIGSTOP: longest gap between acknowledged writes ${gap} ms`);
         // Its instance manager killed the stopped server; it comes back as a standby.

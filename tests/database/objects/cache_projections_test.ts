@@ -103,7 +103,7 @@ Deno.test("projectService() keeps what the three Services set, and drops server 
   assert.equal(at(projectService(desiredPodsService(db)), "spec.clusterIP"), "None");
 });
 
-Deno.test("projectDatabase() keeps what the reconciler and metrics read, not kubectl's copy", () => {
+Deno.test("projectDatabase() keeps what the reconciler, the schedule and metrics read, not kubectl's copy", () => {
   const applied = { apiVersion: "database.example.com/v1", kind: "Database", spec };
   const served: Database = {
     apiVersion: "database.example.com/v1",
@@ -141,7 +141,8 @@ Deno.test("projectDatabase() keeps what the reconciler and metrics read, not kub
     },
   };
   const cached = projectDatabase(structuredClone(served));
-  const { managedFields: _, creationTimestamp: __, ...metadata } = served.metadata;
+  // The creation time stays: the first scheduled Backup counts from it.
+  const { managedFields: _, ...metadata } = served.metadata;
   assert.deepEqual(cached, {
     ...served,
     metadata: { ...metadata, annotations: { "team.example.com/owner": "b" } },

@@ -1,0 +1,79 @@
+/**
+ * `barman.sh restore` on the host, with barman-cloud's commands replaced by stubs on PATH: which
+ * backup it restores for a target, and how it refuses one before the first backup or a store
+ * with none. (The real commands run in tests/database/real_backup_test.ts.)
+ */
+import assert from "node:assert/strict";
+import { BARMAN_SCRIPT } from "../../../src/database/backup/mod.ts";
+
+const LIST = {
+  backups_list: [
+    { backup_id: "A", status: "DONE", end_time_iso: "2026-12-01T03:05:00+00:00" },
+    { backup_id: "B", status: "DONE", end_time_iso: "2026-12-02T03:05:00+00:00" },
+    { backup_id: "C", status: "FAILED", end_time_iso: "2026-12-03T03:05:00+00:00" },
+  ],
+};
+
+async function restore(target: string | undefined, list: object = LIST) {
+  const dir = await Deno.makeTempDir({ prefix: "barman-script-" });
+  try {
+    const bin = `${dir}/bin`;
+    await Deno.mkdir(bin);
+    await Deno.mkdir(`${dir}/store`);
+    await Deno.writeTextFile(`${dir}/store/accessKeyId`, "key");
+    await Deno.writeTextFile(`${dir}/store/secretAccessKey`, "secret");
+    const stub = async (name: string, body: string) => {
+      await Deno.writeTextFile(`${bin}/${name}`, `#!/bin/bash\n${body}\n`);
+      await Deno.chmod(`${bin}/${name}`, 0o755);
+    };
+    await stub("barman-cloud-wal-archive", "exit 0");
+    await stub("barman-cloud-backup-list", `cat <<'JSON'\n${JSON.stringify(list)}\nJSON`);
+    // Records which backup was asked for, then fails, so the script stops there.
+    await stub("barman-cloud-restore", `echo "$5" > "${dir}/asked"; exit 1`);
+    const out = await new Deno.Command("bash", {
+      args: ["-c", BARMAN_SCRIPT, "barman", "restore"],
+      env: {
+        PATH: `${bin}:${Deno.env.get("PATH")}`,
+        PGDATA: `${dir}/data/pgdata`,
+        HOSTNAME: "copy-0",
+        RESTORE_INSTANCE: "copy-0",
+        RESTORE_ENDPOINT: "https://s3",
+        RESTORE_DESTINATION: "s3://backups/shop",
+        RESTORE_SERVER: "orders",
+        RESTORE_DIR: `${dir}/store`,
+        ...(target ? { RESTORE_TARGET_TIME: target } : {}),
+      },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const asked = await Deno.readTextFile(`${dir}/asked`).then((t) => t.trim(), () => "");
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    return { code: out.code, asked, text };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("restore: the newest completed backup that ended before the target", async () => {
+  assert.equal((await restore("2026-12-02T12:00:00Z")).asked, "B");
+  assert.equal((await restore("2026-12-01T12:00:00+01:00")).asked, "A");
+  assert.equal((await restore(undefined)).asked, "B", "no target: the newest completed");
+  assert.equal((await restore("2026-12-05T00:00:00Z")).asked, "B", "a failed one is skipped");
+});
+
+Deno.test("restore: a target before the first backup, or no backup at all, is refused", async () => {
+  const early = await restore("2026-11-30T00:00:00Z");
+  assert.equal(early.code, 1);
+  assert.equal(early.asked, "");
+  assert.match(
+    early.text,
+    /spec.restore.targetTime 2026-11-30T00:00:00Z is before the first recoverable point 2026-12-01T03:05:00/,
+  );
+  const none = await restore(undefined, { backups_list: [] });
+  assert.equal(none.code, 1);
+  assert.match(
+    none.text,
+    /There is no completed backup in s3:\/\/backups\/shop\/orders to restore/,
+  );
+});

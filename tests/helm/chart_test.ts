@@ -177,7 +177,7 @@ Deno.test("Non-default values: image, replicas, resources, leader election, metr
   }]);
   // Alerts and dashboard, the same as the kustomize components.
   const rule = find(objects, "PrometheusRule", "postgres-operator-alerts");
-  assert.equal(rule.spec.groups[0].rules.length, 5);
+  assert.equal(rule.spec.groups[0].rules.length, 7);
   const dashboard = find(objects, "ConfigMap", "postgres-operator-grafana-dashboard");
   assert.equal(dashboard.metadata.labels?.grafana_dashboard, "1");
   assert.deepEqual(

@@ -10,15 +10,21 @@ import type { Request } from "../../../src/runtime/controller/reconcile.ts";
 import { LeaderElector } from "../../../src/runtime/leader_election/leader_election.ts";
 import { Logger } from "../../../src/runtime/observability/logger.ts";
 import { setupDatabaseController } from "../../../src/database/reconcile/controller.ts";
-import { type Database, DATABASE_RESOURCE } from "../../../src/database/api/types.ts";
+import {
+  BACKUP_RESOURCE,
+  type Database,
+  DATABASE_RESOURCE,
+} from "../../../src/database/api/types.ts";
 import { HA_OBJECT_TYPES } from "../../../src/database/ha/mod.ts";
+import { JOB_RESOURCE } from "../../../src/database/backup/mod.ts";
 import { FakeClock } from "../fake_clock.ts";
 import { isPending } from "../helpers.ts";
 import { runFor, runUntil, settle } from "../virtual_time.ts";
 import { FakeLeaseLock } from "../leader_election/fake_lease_lock.ts";
 import { FakeApi, hangUntilAborted, type Received } from "./fake_api.ts";
 
-const HA_TYPES = Object.values(HA_OBJECT_TYPES);
+// The Database controller's other caches: the HA objects, and the Backups and their Jobs.
+const HA_TYPES = [...Object.values(HA_OBJECT_TYPES), BACKUP_RESOURCE, JOB_RESOURCE];
 
 const quiet = () => new Logger({ format: "json", level: "error", write: () => {} });
 

@@ -78,14 +78,18 @@ Deno.test("replication objects exist only with standbys; an old StatefulSet is r
       body: { spec: { replicas: 3 } },
       contentType: "application/merge-patch+json",
     });
+    // The Services and the Secret are written side by side: wait for both.
     await eventually(
       async () =>
         JSON.stringify(await services()) ===
-          JSON.stringify(["service/solo", "service/solo-pods", "service/solo-ro"]),
-      "solo-pods and solo-ro exist",
+          JSON.stringify(["service/solo", "service/solo-pods", "service/solo-ro"]) &&
+        Boolean(
+          (await get<Secret>(objectPath(CORE.secrets, ns, "solo-credentials"))).data?.[
+            "replication-password"
+          ],
+        ),
+      "solo-pods, solo-ro and the replication password exist",
     );
-    const secret = await get<Secret>(objectPath(CORE.secrets, ns, "solo-credentials"));
-    assert.ok(secret.data?.["replication-password"]);
   });
 
   await t.step("back to replicas 1 removes solo-pods and solo-ro, keeps the password", async () => {

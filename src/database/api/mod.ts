@@ -18,3 +18,4 @@ export * from "./quantity.ts";
 export * from "./names.ts";
 export * from "./labels.ts";
 export * from "./database_projection.ts";
+export * from "./pod_defaults.ts";

@@ -12,9 +12,12 @@ import type { KubeObject, ResourceType } from "../../runtime/client/mod.ts";
 import {
   type Backup,
   BACKUP_RESOURCE,
+  containerSecurityContext,
+  DATA_DIR,
   type Database,
   MANAGED_BY,
   MANAGED_BY_LABEL,
+  podSecurityContext,
   secretName,
 } from "../api/mod.ts";
 import { BARMAN_SCRIPT_ENV } from "./barman.ts";
@@ -68,7 +71,6 @@ export function backupJob(
   backup: Backup,
   db: Database,
   source: BackupSource,
-  uid = 999,
 ): Job {
   const spec = db.spec.backup!;
   const fromSecret = (key: string) => ({
@@ -103,14 +105,7 @@ export function backupJob(
           nodeName: source.node,
           enableServiceLinks: false,
           automountServiceAccountToken: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: uid,
-            runAsGroup: uid,
-            fsGroup: uid,
-            fsGroupChangePolicy: "OnRootMismatch",
-            seccompProfile: { type: "RuntimeDefault" },
-          },
+          securityContext: podSecurityContext(),
           containers: [{
             name: "backup",
             image: db.spec.image,
@@ -127,13 +122,9 @@ export function backupJob(
               ...storeEnv(db, "BACKUP", spec.objectStore),
             ],
             terminationMessagePolicy: "File",
-            securityContext: {
-              allowPrivilegeEscalation: false,
-              readOnlyRootFilesystem: true,
-              capabilities: { drop: ["ALL"] },
-            },
+            securityContext: containerSecurityContext(),
             volumeMounts: [
-              { name: "data", mountPath: "/var/lib/postgresql/data", readOnly: true },
+              { name: "data", mountPath: DATA_DIR, readOnly: true },
               { name: "tmp", mountPath: "/tmp" },
               storeMount("BACKUP"),
             ],

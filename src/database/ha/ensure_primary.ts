@@ -14,8 +14,8 @@ import { nodeCordoned, nodeLiveness, readNodeLease } from "./node_lease.ts";
 import { probeInstance } from "./instance_probe.ts";
 import { act, roll } from "./primary_steps.ts";
 import {
-  credentials,
   forgetRequest,
+  ownerCredentials,
   type PrimaryDeps,
   type PrimaryOutcome,
   reportSynchronous,
@@ -96,7 +96,7 @@ export async function ensurePrimary(
   const ask = async (name: string) => {
     const ip = pods.get(name)?.status?.podIP;
     if (!ip) return undefined;
-    password ??= await credentials(deps, db);
+    password ??= await ownerCredentials(deps, db);
     return await probeInstance({ host: ip, ...password });
   };
   if (target && target !== current) probes.oldStopped = (await ask(current)) === undefined;

@@ -17,3 +17,4 @@ export * from "./disruption_budget.ts";
 export * from "./ensure_ha_objects.ts";
 export * from "./rolling_update.ts";
 export * from "./ensure_primary.ts";
+export { ownerCredentials } from "./primary_writes.ts";

@@ -103,7 +103,14 @@ export async function patchPrimary(
   return { ...db, metadata: updated.metadata, status: updated.status ?? {} };
 }
 
-export async function credentials(deps: PrimaryDeps, db: Database) {
+/**
+ * The Database owner's username and password, read from its Secret (the cache keeps only a
+ * digest of it): what the operator asks instances with.
+ */
+export async function ownerCredentials(
+  deps: { client: Pick<KubeClient, "request">; signal?: AbortSignal | undefined },
+  db: Database,
+): Promise<{ user: string; password: string }> {
   const secret = await deps.client.request<Secret>(
     "GET",
     objectPath(CORE.secrets, db.metadata.namespace, secretName(db)),

@@ -34,11 +34,14 @@
  */
 import type { KubeObject } from "../../runtime/client/mod.ts";
 import {
+  containerSecurityContext,
+  DATA_DIR,
   type Database,
   type DatabaseSpec,
   instanceServiceAccount,
   labels,
   ownedMetadata,
+  podSecurityContext,
   podsServiceName,
   POSTGRES_PORT,
   secretName,
@@ -81,8 +84,6 @@ export interface VolumeClaimTemplate {
 
 /** Name of the data volume; PVCs are `data-<name>-<ordinal>`. */
 export const DATA_VOLUME = "data";
-const DATA_DIR = "/var/lib/postgresql/data";
-const POSTGRES_UID = 999;
 /** 1 on a primary, and on a standby whose WAL receiver streams; else 0. */
 const STREAMING_OR_PRIMARY = "SELECT CASE WHEN pg_is_in_recovery() THEN (SELECT count(*) " +
   "FROM pg_stat_wal_receiver WHERE status = 'streaming') ELSE 1 END";
@@ -155,11 +156,7 @@ export function desiredStatefulSet(
   const isReady = shell(
     'exec pg_isready -h 127.0.0.1 -p 5432 -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
   );
-  const securityContext = {
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    capabilities: { drop: ["ALL"] },
-  };
+  const securityContext = containerSecurityContext();
   const dataMount = { name: DATA_VOLUME, mountPath: DATA_DIR };
   const initBase = {
     image: spec.image,
@@ -196,14 +193,7 @@ export function desiredStatefulSet(
               ...antiAffinity(db, spec),
             }
             : {}),
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: POSTGRES_UID,
-            runAsGroup: POSTGRES_UID,
-            fsGroup: POSTGRES_UID,
-            fsGroupChangePolicy: "OnRootMismatch",
-            seccompProfile: { type: "RuntimeDefault" },
-          },
+          securityContext: podSecurityContext(),
           initContainers: [...backup.initContainers, {
             ...initBase,
             name: "sync-credentials",

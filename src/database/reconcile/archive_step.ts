@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { CORE, type KubeClient, objectPath } from "../../runtime/client/mod.ts";
+import { type KubeClient, objectPath } from "../../runtime/client/mod.ts";
 import type { EventRecorder } from "../../runtime/controller/mod.ts";
 import type { ReadonlyStore } from "../../runtime/cache/mod.ts";
 import {
@@ -17,7 +17,6 @@ import {
   type DatabaseStatus,
   FIELD_MANAGER,
   primaryPod,
-  secretName,
 } from "../api/mod.ts";
 import {
   ARCHIVER_QUERY,
@@ -26,8 +25,7 @@ import {
   archiveStatusPatch,
   ARCHIVING_CONDITION,
 } from "../backup/mod.ts";
-import { passwordOf, type Secret } from "../credentials/mod.ts";
-import { queryRow } from "../ha/mod.ts";
+import { ownerCredentials, queryRow } from "../ha/mod.ts";
 import type { Pod } from "../instances/mod.ts";
 import { ensureSchedule } from "./schedule_step.ts";
 
@@ -69,13 +67,8 @@ export async function ensureArchiveStatus(
   const pod = deps.pods.get(`${ns}/${primaryPod(db)}`);
   const ip = pod?.status?.podIP;
   if (!ip) return ARCHIVE_CHECK_MS;
-  const secret = await deps.client.request<Secret>(
-    "GET",
-    objectPath(CORE.secrets, ns, secretName(db)),
-    { signal: deps.signal },
-  );
   const row = await queryRow(
-    { host: ip, user: passwordOf(secret, "username") ?? "", password: passwordOf(secret) ?? "" },
+    { host: ip, ...await ownerCredentials(deps, db) },
     ARCHIVER_QUERY,
   ) as ArchiverRow | undefined;
   if (!row) return ARCHIVE_CHECK_MS;

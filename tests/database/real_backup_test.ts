@@ -102,6 +102,7 @@ realNodeTest(
         "orders-credentials",
         `SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
       );
+      assert.match(target, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
       await sql("orders-credentials", "INSERT INTO t VALUES ('C')");
       // The segment holding C goes to the store now, not at archiveTimeout.
       const segment = await sql("orders-credentials", "SELECT pg_walfile_name(pg_switch_wal())");
@@ -239,7 +240,15 @@ realNodeTest(
         restore: { objectStore: { ...STORE, path: "default/orders" }, targetTime: target },
       });
       await timed("restore to T", () => ready("at-t"));
-      assert.equal(await rows("at-t-credentials"), "A,B");
+      const found = await rows("at-t-credentials");
+      if (found !== "A,B") {
+        console.log(`target ${target}; the restore's log:`);
+        console.log(await kubectl(["logs", "at-t-0", "-c", "restore"]).catch(String));
+        console.log(
+          (await plane.objectStore.list(BACKUP_BUCKET, "default/orders/base/")).join("\n"),
+        );
+      }
+      assert.equal(found, "A,B");
     });
 
     await t.step(

@@ -60,9 +60,20 @@ case "$command" in
     exec barman-cloud-wal-archive --endpoint-url "$endpoint" "$destination" "$server" "$1"
     ;;
   restore-wal)
-    # restore_command: %f %p. Exit 1 tells PostgreSQL there is no such file (yet).
+    # restore_command: %f %p. Exit 1 tells PostgreSQL there is no such file, which ends a
+    # recovery there; barman says so with 1 too. Any other failure (the store unreachable, a
+    # broken download) must not end recovery early: an exit above 125 makes PostgreSQL abort
+    # it, and the restore starts over.
     use_store RESTORE
-    exec barman-cloud-wal-restore --endpoint-url "$endpoint" "$destination" "$server" "$1" "$2"
+    barman-cloud-wal-restore --endpoint-url "$endpoint" "$destination" "$server" "$1" "$2"
+    status=$?
+    case "$status" in
+      0 | 1) exit "$status" ;;
+      *)
+        echo "barman-cloud-wal-restore of $1 failed ($status): aborting the recovery" >&2
+        exit 255
+        ;;
+    esac
     ;;
   backup)
     # A Backup's Job, beside the instance: its data directory is mounted here, read-only.
@@ -121,6 +132,7 @@ elif done:
       -*) fail "spec.restore.targetTime $target is before the first recoverable point ${chosen#-}" ;;
     esac
     echo "Restoring backup $chosen of $destination/$server${target:+ to $target}."
+    echo "Backups in the store: $backups"
     touch "$marker"
     mkdir -p "$PGDATA" && chmod 700 "$PGDATA"
     find "$PGDATA" -mindepth 1 -delete

@@ -77,3 +77,49 @@ Deno.test("restore: a target before the first backup, or no backup at all, is re
     /There is no completed backup in s3:\/\/backups\/shop\/orders to restore/,
   );
 });
+
+/** `barman.sh restore-wal` with barman-cloud-wal-restore replaced by one exiting `code`. */
+async function restoreWal(code: number) {
+  const dir = await Deno.makeTempDir({ prefix: "barman-script-" });
+  try {
+    await Deno.mkdir(`${dir}/bin`);
+    await Deno.mkdir(`${dir}/store`);
+    await Deno.writeTextFile(`${dir}/store/accessKeyId`, "key");
+    await Deno.writeTextFile(`${dir}/store/secretAccessKey`, "secret");
+    for (
+      const [name, body] of [["barman-cloud-wal-archive", "exit 0"], [
+        "barman-cloud-wal-restore",
+        `exit ${code}`,
+      ]]
+    ) {
+      await Deno.writeTextFile(`${dir}/bin/${name}`, `#!/bin/bash\n${body}\n`);
+      await Deno.chmod(`${dir}/bin/${name}`, 0o755);
+    }
+    const out = await new Deno.Command("bash", {
+      args: ["-c", BARMAN_SCRIPT, "barman", "restore-wal", "000000010000000000000003", "x"],
+      env: {
+        PATH: `${dir}/bin:${Deno.env.get("PATH")}`,
+        RESTORE_ENDPOINT: "https://s3",
+        RESTORE_DESTINATION: "s3://backups/shop",
+        RESTORE_SERVER: "orders",
+        RESTORE_DIR: `${dir}/store`,
+      },
+      clearEnv: true,
+      stderr: "piped",
+    }).output();
+    return { code: out.code, text: new TextDecoder().decode(out.stderr) };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("restore-wal: only a missing file ends recovery; a store error aborts it", async () => {
+  assert.equal((await restoreWal(0)).code, 0);
+  assert.equal((await restoreWal(1)).code, 1, "not in the store: recovery ends there");
+  for (const failure of [2, 4]) {
+    const run = await restoreWal(failure);
+    // Above 125 PostgreSQL aborts the recovery instead of promoting a truncated replay.
+    assert.equal(run.code, 255);
+    assert.match(run.text, /aborting the recovery/);
+  }
+});

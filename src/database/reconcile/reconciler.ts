@@ -58,6 +58,7 @@ import {
   ensureHaObjects,
   ensurePrimary,
   type HaObjectCaches,
+  loneInstanceProblem,
   type PrimaryOutcome,
 } from "../ha/mod.ts";
 import { type Observation, writeStatus } from "../status/mod.ts";
@@ -155,27 +156,26 @@ export class DatabaseReconciler {
       let primary: PrimaryOutcome | undefined;
       if (spec.replicas > 1) {
         primary = await ensurePrimary(
-          {
-            client: this.#o.client,
-            pods: this.#o.pods,
-            statefulSets: this.#o.statefulSets,
-            events: this.#o.events,
-            now: () => (this.#o.now?.() ?? new Date()).getTime(),
-            targetsSince: this.#targetsSince,
-            signal,
-          },
+          this.#haDeps(signal),
           db,
           spec,
           moveFirst ? `${db.metadata.name}-0` : undefined,
         );
         db = primary.db;
+      } else {
+        const lone = await loneInstanceProblem(this.#haDeps(signal), db);
+        primary = { db, problem: lone.problem, requeueAfterMs: lone.recheckAfterMs };
       }
       const current = db;
       const [serviceTaken, [secret, instances]] = await allSettledOrThrow(
         ensureServices(ctx, this.#services, current, spec),
         this.#secretThenInstances(ctx, current, spec),
       );
-      const deployed: Observation = { kind: "deployed", ...instances };
+      const deployed: Observation = {
+        kind: "deployed",
+        ...instances,
+        ...(primary?.problem ? { primaryProblem: primary.problem } : {}),
+      };
       const secretTaken = "conflict" in secret ? secret.conflict : undefined;
       const conflicts = [secretTaken, serviceTaken, instances.conflict].filter((m) => m);
       if (conflicts.length > 0) {
@@ -211,6 +211,12 @@ export class DatabaseReconciler {
       ctx.changes.record(db, this.#o.events, log);
     }
   };
+
+  #haDeps(signal?: AbortSignal) {
+    const { client, pods, statefulSets, events } = this.#o;
+    const now = () => (this.#o.now?.() ?? new Date()).getTime();
+    return { client, pods, statefulSets, events, now, targetsSince: this.#targetsSince, signal };
+  }
 
   /**
    * The Secret, then the instances, which wait for it only because their pods must never start

@@ -115,7 +115,7 @@ function instancesStatus(db: Database, seen: Observation, now: Date): DatabaseSt
     };
   }
   const readyReplicas = seen.statefulSet?.status?.readyReplicas ?? 0;
-  const problem = seen.podProblem;
+  const problem = seen.primaryProblem ?? seen.podProblem;
   // Clients reach the database through the Service and the Secret: not Ready while either
   // name is someone else's, nor while a pod reports a problem.
   const ready = !seen.conflict && !problem && statefulSetReady(seen.statefulSet, seen.replicas);

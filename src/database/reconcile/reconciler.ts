@@ -64,6 +64,7 @@ import {
 import { type Observation, writeStatus } from "../status/mod.ts";
 import { ensureBackups } from "./archive_step.ts";
 import { releaseFinalizer } from "./finalizer.ts";
+import { refusedRestore } from "./restore_step.ts";
 
 /** What the reconciler reads and writes through. */
 export interface DatabaseReconcilerOptions {
@@ -152,6 +153,9 @@ export class DatabaseReconciler {
       const moveFirst = running > spec.replicas &&
         (primaryOrdinal >= spec.replicas || Boolean(db.status?.targetPrimary));
       if (moveFirst) spec = { ...spec, replicas: running };
+      // spec.restore is immutable: a refused restore runs no instance rather than a loop.
+      const refused = refusedRestore(db, this.#o.pods, this.#o.events);
+      if (refused) spec = { ...spec, replicas: 0 };
       // With standbys, who the primary is comes first: the Services and labels follow it.
       let primary: PrimaryOutcome | undefined;
       if (spec.replicas > 1) {
@@ -174,7 +178,7 @@ export class DatabaseReconciler {
       const deployed: Observation = {
         kind: "deployed",
         ...instances,
-        ...(primary?.problem ? { primaryProblem: primary.problem } : {}),
+        ...(refused ?? primary?.problem ? { primaryProblem: refused ?? primary?.problem } : {}),
       };
       const secretTaken = "conflict" in secret ? secret.conflict : undefined;
       const conflicts = [secretTaken, serviceTaken, instances.conflict].filter((m) => m);

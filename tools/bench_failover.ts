@@ -100,8 +100,20 @@ export async function runFailoverBench(
     );
     await plane.restoreNode(faulted);
     const back = Date.now();
-    await ha.settled(standbys);
+    // Streaming again means a new WAL sender for it on the primary, started after the return.
+    await eventually(
+      async () =>
+        await psql(
+          plane,
+          `SELECT count(*) FROM pg_stat_replication WHERE application_name = '${lone}' ` +
+            `AND state = 'streaming' AND backend_start > to_timestamp(${back / 1000})`,
+          { secret, node: other },
+        ).catch(() => "0") === "1",
+      `${lone} streams again`,
+      { timeoutMs: 600_000, intervalMs: 250 },
+    );
     const rejoinMs = Date.now() - back;
+    await ha.settled(standbys);
     const log = await ha.log(lone);
     const rejoinedBy = /copying .* afresh with pg_basebackup/.test(log)
       ? "pg_basebackup"

@@ -63,9 +63,6 @@ export function controllerManagerArgs(
     `--kube-api-qps=${options.qps ?? 20}`,
     `--kube-api-burst=${options.burst ?? 30}`,
     `--concurrent-statefulset-syncs=${options.statefulSetSyncs ?? 5}`,
-    // Real nodes' pods turn NotReady 30 s after their kubelet's last Lease renewal (50 s by
-    // default): sooner in the tests of node faults, with three renewals of slack.
-    ...(realNode ? ["--node-monitor-grace-period=30s"] : []),
   ];
 }
 

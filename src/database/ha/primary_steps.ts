@@ -105,21 +105,14 @@ export async function act(
       );
       const best = await mostAdvanced(candidates.map((v) => v.name), ask);
       if (!best) {
-        const message = `${decision.message}, and no standby answers to take over`;
         deps.events.record(
           db,
           "Warning",
           "NoStandbyToPromote",
           decision.kind === "failover" ? "Failover" : "Switchover",
-          message,
+          `${decision.message}, and no standby answers to take over`,
         );
-        return {
-          db,
-          requeueAfterMs: 2_000,
-          ...(decision.kind === "failover"
-            ? { problem: { reason: "NoStandbyToPromote", message } }
-            : {}),
-        };
+        return { db, requeueAfterMs: 2_000 };
       }
       const fenced = decision.kind === "failover" && decision.fenced;
       const next = await patchPrimary(deps, db, {

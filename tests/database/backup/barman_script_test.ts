@@ -14,45 +14,61 @@ const LIST = {
   ],
 };
 
-async function restore(target: string | undefined, list: object = LIST) {
+/**
+ * Runs `barman.sh <args>` with a store's credential files, the given barman commands replaced
+ * by stubs (`$DIR` in a body is the scratch folder) and the restore store's environment.
+ */
+async function runScript(
+  args: string[],
+  stubs: Record<string, string>,
+  env: Record<string, string> = {},
+) {
   const dir = await Deno.makeTempDir({ prefix: "barman-script-" });
   try {
-    const bin = `${dir}/bin`;
-    await Deno.mkdir(bin);
+    await Deno.mkdir(`${dir}/bin`);
     await Deno.mkdir(`${dir}/store`);
     await Deno.writeTextFile(`${dir}/store/accessKeyId`, "key");
     await Deno.writeTextFile(`${dir}/store/secretAccessKey`, "secret");
-    const stub = async (name: string, body: string) => {
-      await Deno.writeTextFile(`${bin}/${name}`, `#!/bin/bash\n${body}\n`);
-      await Deno.chmod(`${bin}/${name}`, 0o755);
-    };
-    await stub("barman-cloud-wal-archive", "exit 0");
-    await stub("barman-cloud-backup-list", `cat <<'JSON'\n${JSON.stringify(list)}\nJSON`);
-    // Records which backup was asked for, then fails, so the script stops there.
-    await stub("barman-cloud-restore", `echo "$5" > "${dir}/asked"; exit 1`);
+    for (const [name, body] of Object.entries({ "barman-cloud-wal-archive": "exit 0", ...stubs })) {
+      await Deno.writeTextFile(
+        `${dir}/bin/${name}`,
+        `#!/bin/bash\n${body.replaceAll("$DIR", dir)}\n`,
+      );
+      await Deno.chmod(`${dir}/bin/${name}`, 0o755);
+    }
     const out = await new Deno.Command("bash", {
-      args: ["-c", BARMAN_SCRIPT, "barman", "restore"],
+      args: ["-c", BARMAN_SCRIPT, "barman", ...args],
       env: {
-        PATH: `${bin}:${Deno.env.get("PATH")}`,
+        PATH: `${dir}/bin:${Deno.env.get("PATH")}`,
         PGDATA: `${dir}/data/pgdata`,
-        HOSTNAME: "copy-0",
-        RESTORE_INSTANCE: "copy-0",
         RESTORE_ENDPOINT: "https://s3",
         RESTORE_DESTINATION: "s3://backups/shop",
         RESTORE_SERVER: "orders",
         RESTORE_DIR: `${dir}/store`,
-        ...(target ? { RESTORE_TARGET_TIME: target } : {}),
+        ...env,
       },
       clearEnv: true,
       stdout: "piped",
       stderr: "piped",
     }).output();
     const asked = await Deno.readTextFile(`${dir}/asked`).then((t) => t.trim(), () => "");
-    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    return { code: out.code, asked, text };
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    return { code: out.code, asked, text: decode(out.stdout) + decode(out.stderr) };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+function restore(target: string | undefined, list: object = LIST) {
+  return runScript(["restore"], {
+    "barman-cloud-backup-list": `cat <<'JSON'\n${JSON.stringify(list)}\nJSON`,
+    // Records which backup was asked for, then fails, so the script stops there.
+    "barman-cloud-restore": 'echo "$5" > "$DIR/asked"; exit 1',
+  }, {
+    HOSTNAME: "copy-0",
+    RESTORE_INSTANCE: "copy-0",
+    ...(target ? { RESTORE_TARGET_TIME: target } : {}),
+  });
 }
 
 Deno.test("restore: the newest completed backup that ended before the target", async () => {
@@ -79,38 +95,10 @@ Deno.test("restore: a target before the first backup, or no backup at all, is re
 });
 
 /** `barman.sh restore-wal` with barman-cloud-wal-restore replaced by one exiting `code`. */
-async function restoreWal(code: number) {
-  const dir = await Deno.makeTempDir({ prefix: "barman-script-" });
-  try {
-    await Deno.mkdir(`${dir}/bin`);
-    await Deno.mkdir(`${dir}/store`);
-    await Deno.writeTextFile(`${dir}/store/accessKeyId`, "key");
-    await Deno.writeTextFile(`${dir}/store/secretAccessKey`, "secret");
-    for (
-      const [name, body] of [["barman-cloud-wal-archive", "exit 0"], [
-        "barman-cloud-wal-restore",
-        `exit ${code}`,
-      ]]
-    ) {
-      await Deno.writeTextFile(`${dir}/bin/${name}`, `#!/bin/bash\n${body}\n`);
-      await Deno.chmod(`${dir}/bin/${name}`, 0o755);
-    }
-    const out = await new Deno.Command("bash", {
-      args: ["-c", BARMAN_SCRIPT, "barman", "restore-wal", "000000010000000000000003", "x"],
-      env: {
-        PATH: `${dir}/bin:${Deno.env.get("PATH")}`,
-        RESTORE_ENDPOINT: "https://s3",
-        RESTORE_DESTINATION: "s3://backups/shop",
-        RESTORE_SERVER: "orders",
-        RESTORE_DIR: `${dir}/store`,
-      },
-      clearEnv: true,
-      stderr: "piped",
-    }).output();
-    return { code: out.code, text: new TextDecoder().decode(out.stderr) };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+function restoreWal(code: number) {
+  return runScript(["restore-wal", "000000010000000000000003", "x"], {
+    "barman-cloud-wal-restore": `exit ${code}`,
+  });
 }
 
 Deno.test("restore-wal: only a missing file ends recovery; a store error aborts it", async () => {

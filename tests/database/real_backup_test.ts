@@ -241,9 +241,22 @@ realNodeTest(
       });
       await timed("restore to T", () => ready("at-t"));
       const found = await rows("at-t-credentials");
-      if (found !== "A,B") {
-        console.log(`target ${target}; the restore's log:`);
-        console.log(await kubectl(["logs", "at-t-0", "-c", "restore"]).catch(String));
+      if (found !== "A,B" || Deno.env.get("BACKUP_TEST_VERBOSE")) {
+        // What answered, where it runs, and how it came to be: enough to tell a wrong restore
+        // from a query that reached another server.
+        const show = (args: string[]) => kubectl(args).catch(String);
+        console.log(`rows ${found}; target ${target}; the server that answered:`);
+        console.log(
+          await sql(
+            "at-t-credentials",
+            "SELECT inet_server_addr(), pg_postmaster_start_time(), timeline_id, current_user " +
+              "FROM pg_control_checkpoint()",
+          ).catch(String),
+        );
+        console.log(await show(["get", "pods,endpointslices,backups", "-o", "wide"]));
+        console.log(await show(["get", "pod", "at-t-0", "-o", "jsonpath={.status}"]));
+        console.log("the restore's log:", await show(["logs", "at-t-0", "-c", "restore"]));
+        console.log("the server's log:", await show(["logs", "at-t-0", "-c", "postgres"]));
         console.log(
           (await plane.objectStore.list(BACKUP_BUCKET, "default/orders/base/")).join("\n"),
         );

@@ -186,6 +186,16 @@ export function killAll(pids: Iterable<number>): void {
   }
 }
 
+/** Whether a process still runs or is on its way out: neither gone nor a zombie. */
+export function lingers(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }

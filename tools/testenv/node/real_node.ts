@@ -22,7 +22,7 @@ import {
 } from "./containerd.ts";
 import { type KubeletFiles, startKubelet } from "./kubelet.ts";
 import { startKubeProxy } from "./kube_proxy.ts";
-import { killAll, pidsInNodeNetwork, setNodeLink } from "./node_network.ts";
+import { killAll, lingers, pidsInNodeNetwork, setNodeLink } from "./node_network.ts";
 
 /** Options for {@linkcode RealNode.start}. */
 export interface RealNodeOptions extends KubeletFiles {
@@ -84,13 +84,22 @@ export class RealNode {
   async fail(): Promise<number> {
     if (this.#state === "failed") return 0;
     let killed = 0;
+    const seen = new Set<number>();
     for (let sweep = 0; sweep < 50; sweep++) {
       const pids = await this.pids();
       if (pids.length === 0) break;
       if (sweep === 0) killed = pids.length;
+      for (const pid of pids) seen.add(pid);
       killAll(pids);
       await new Promise((r) => setTimeout(r, 20));
     }
+    // A killed process leaves its namespaces and cgroup before it has finished exiting (freeing
+    // a large shared memory takes a while): the node is dead once each one is gone or a zombie.
+    await waitFor(
+      "the failed node's processes to exit",
+      () => Promise.resolve(![...seen].some(lingers)),
+      30_000,
+    );
     await setNodeLink(this.options.node, false);
     this.#state = "failed";
     for (const process of this.#processes) await process.stop();

@@ -7,6 +7,7 @@
  */
 import { binaryPath } from "../binaries.ts";
 import { ManagedProcess } from "../process.ts";
+import { waitFor } from "../waiting.ts";
 import { CLUSTER_NETWORK, inNodeNetwork, type NodeNetwork } from "./node_network.ts";
 
 /** Writes the configuration and starts kube-proxy for `node`, logging into `dir`. */
@@ -40,5 +41,25 @@ export async function startKubeProxy(
   const [command, args] = inNodeNetwork(node, await binaryPath("kube-proxy"), [
     `--config=${config}`,
   ]);
-  return ManagedProcess.start({ name: "kube-proxy", command, args, logDir: dir });
+  const process = ManagedProcess.start({ name: "kube-proxy", command, args, logDir: dir });
+  // Until its first sync, a ClusterIP is only an address the node has no route to: a client
+  // then fails with "Network is unreachable" although the Service and its pods are ready.
+  await waitFor("kube-proxy's first sync of the Services", () => synced(node), 60_000, process);
+  return process;
+}
+
+/** Whether kube-proxy has written its rules once (its metrics, read inside the node's network). */
+async function synced(node: NodeNetwork): Promise<boolean> {
+  const [command, args] = inNodeNetwork(node, "curl", [
+    "-fsS",
+    "--max-time",
+    "2",
+    "http://127.0.0.1:10249/metrics",
+  ]);
+  const output = await new Deno.Command(command, { args, stdout: "piped", stderr: "null" })
+    .output();
+  if (!output.success) return false;
+  const line = new TextDecoder().decode(output.stdout).split("\n")
+    .find((l) => l.startsWith("kubeproxy_sync_proxy_rules_last_timestamp_seconds "));
+  return Number(line?.split(" ")[1] ?? 0) > 0;
 }

@@ -7,10 +7,15 @@
  * the node and waits until the old primary streams again. At the end it counts acknowledged
  * rows the database lacks (there should be none).
  *
+ * With `--fill-gib G` the database holds G GiB first, and it also prints how long the old
+ * primary took to stream again after its node returned (by `pg_rewind`) and, at the end, how
+ * long a new standby took to copy the same data with `pg_basebackup` (a scale-up by one).
+ *
  * Target (printed, not asserted): the first write within 30 s of the fault.
  *
  * ```sh
  * deno task bench:failover --runs 5 --fault fail
+ * deno task bench:failover --runs 1 --fault partition --fill-gib 1
  * ```
  *
  * @module
@@ -20,9 +25,11 @@ import { ControlPlane, eventually, startOperator } from "./testenv/mod.ts";
 import { createDatabase, VALID_SPEC } from "../tests/_support/databases.ts";
 import { HaDatabase } from "../tests/_support/ha.ts";
 import { startWriter } from "../tests/_support/writer.ts";
+import { psql } from "../tests/_support/real_node.ts";
 import { percentile } from "./load/workload.ts";
 
 const USAGE = `Usage: deno task bench:failover [--runs N] [--fault fail|partition] [--replicas 2|3]
+       [--fill-gib G]
 
 Times the first acknowledged write through the read-write Service after the primary's node
 fails or is cut off, on two real nodes (needs root; see README "Real nodes").`;
@@ -32,14 +39,22 @@ export interface FailoverRun {
   fault: "fail" | "partition";
   /** From the fault to the first acknowledged write through `<name>` (ms). */
   firstWriteMs: number;
+  /** From the node's return to the old primary streaming again (ms). */
+  rejoinMs: number;
+  /** How the old primary rejoined, from its log: `pg_rewind` or `pg_basebackup`. */
+  rejoinedBy: string;
 }
+
+/** Rows of ~1 KiB written per statement when filling. */
+const CHUNK = 100_000;
 
 /** Runs the benchmark; resolves with each run and the acknowledged rows missing at the end. */
 export async function runFailoverBench(
   runs: number,
   fault: "fail" | "partition",
   replicas: number,
-): Promise<{ runs: FailoverRun[]; missing: number }> {
+  fillGib = 0,
+): Promise<{ runs: FailoverRun[]; missing: number; cloneMs?: number }> {
   await using plane = await ControlPlane.start({ mode: "cluster", realNodes: 2 });
   await using operator = await startOperator(plane);
   await operator.ready();
@@ -62,6 +77,7 @@ export async function runFailoverBench(
   const faulted = nodeOf.get(lone)!;
   const other = [...counts.keys()].find((n) => n !== faulted)!;
   await ha.createTable();
+  if (fillGib > 0) await fill(plane, secret, other, fillGib);
   await using writer = await startWriter(plane, "bench-writer", other, secret);
   const results: FailoverRun[] = [];
   for (let run = 1; run <= runs; run++) {
@@ -82,13 +98,69 @@ export async function runFailoverBench(
       "a write after the fault",
       { timeoutMs: 180_000, intervalMs: 250 },
     );
-    results.push({ fault, firstWriteMs: first - at });
-    console.error(`run ${run}/${runs}: first acknowledged write ${first - at} ms after ${fault}`);
     await plane.restoreNode(faulted);
+    const back = Date.now();
+    // Streaming again means a new WAL sender for it on the primary, started after the return.
+    await eventually(
+      async () =>
+        await psql(
+          plane,
+          `SELECT count(*) FROM pg_stat_replication WHERE application_name = '${lone}' ` +
+            `AND state = 'streaming' AND backend_start > to_timestamp(${back / 1000})`,
+          { secret, node: other },
+        ).catch(() => "0") === "1",
+      `${lone} streams again`,
+      { timeoutMs: 600_000, intervalMs: 250 },
+    );
+    const rejoinMs = Date.now() - back;
     await ha.settled(standbys);
+    const log = await ha.log(lone);
+    const rejoinedBy = /copying .* afresh with pg_basebackup/.test(log)
+      ? "pg_basebackup"
+      : /rewound to/.test(log)
+      ? "pg_rewind"
+      : "unknown";
+    results.push({ fault, firstWriteMs: first - at, rejoinMs, rejoinedBy });
+    console.error(
+      `run ${run}/${runs}: first acknowledged write ${first - at} ms after ${fault}; ` +
+        `${lone} streams again ${rejoinMs} ms after its node returned (${rejoinedBy})`,
+    );
   }
   const missing = (await ha.missingRows([writer], other)).length;
-  return { runs: results, missing };
+  if (fillGib === 0) return { runs: results, missing };
+  // A new standby copies everything: the cost pg_rewind saves.
+  const scale = (n: number) =>
+    plane.kubectl([
+      "patch",
+      "database",
+      "bench",
+      "--type=merge",
+      "-p",
+      `{"spec":{"replicas":${n}}}`,
+    ]);
+  const cloning = Date.now();
+  await scale(replicas + 1);
+  await ha.settled(standbys + 1);
+  const cloneMs = Date.now() - cloning;
+  console.error(`a new standby streams ${cloneMs} ms after the scale-up (pg_basebackup)`);
+  await scale(replicas);
+  return { runs: results, missing, cloneMs };
+}
+
+/** Writes `gib` GiB into a table `big` through the read-write Service. */
+async function fill(plane: ControlPlane, secret: string, node: string, gib: number) {
+  const sql = (text: string) => psql(plane, text, { secret, node });
+  await sql("CREATE TABLE big (id int, pad text)");
+  const started = Date.now();
+  const rows = Math.round(gib * 1024 * 1024);
+  for (let from = 1; from <= rows; from += CHUNK) {
+    const to = Math.min(rows, from + CHUNK - 1);
+    await sql(
+      `INSERT INTO big SELECT g, repeat(md5(g::text), 30) FROM generate_series(${from}, ${to}) g`,
+    );
+  }
+  const bytes = Number(await sql("SELECT pg_database_size(current_database())"));
+  console.error(`filled ${(bytes / 2 ** 30).toFixed(2)} GiB in ${Date.now() - started} ms`);
 }
 
 if (import.meta.main) {
@@ -98,6 +170,7 @@ if (import.meta.main) {
       runs: { type: "string", default: "5" },
       fault: { type: "string", default: "fail" },
       replicas: { type: "string", default: "3" },
+      "fill-gib": { type: "string", default: "0" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -111,7 +184,13 @@ if (import.meta.main) {
     console.error(USAGE);
     Deno.exit(2);
   }
-  const { runs, missing } = await runFailoverBench(Number(values.runs), fault, replicas);
+  const fillGib = Number(values["fill-gib"]);
+  const { runs, missing, cloneMs } = await runFailoverBench(
+    Number(values.runs),
+    fault,
+    replicas,
+    fillGib,
+  );
   const ms = runs.map((r) => r.firstWriteMs).sort((a, b) => a - b);
   console.log(JSON.stringify({
     fault,
@@ -120,5 +199,12 @@ if (import.meta.main) {
     firstWriteMs: { min: ms[0], p50: percentile(ms, 50), max: ms[ms.length - 1] },
     target: "max <= 30000",
     acknowledgedRowsMissing: missing,
+    ...(fillGib > 0
+      ? {
+        fillGib,
+        rejoinMs: runs.map((r) => `${r.rejoinMs} (${r.rejoinedBy})`),
+        newStandbyCloneMs: cloneMs,
+      }
+      : {}),
   }));
 }

@@ -202,18 +202,69 @@ realNodeTest(
       },
     );
 
-    await t.step(`failure of ${cutNode}: a standby takes over, ${lone} rejoins`, async () => {
-      await toLone();
-      const failed = Date.now();
-      await plane.failNode(cutNode);
-      const first = await firstWriteAfter(outside.writes, failed);
-      console.log(`node failure: first acknowledged write after ${first - failed} ms`);
-      await plane.restoreNode(cutNode);
-      await rejoined(ha, plane, lone, otherNode);
-      assert.deepEqual(await ha.missingRows([outside], otherNode), []);
-    });
+    await t.step(
+      `failure of ${cutNode}: a standby takes over, ${lone} rejoins; a lone instance says why it is down`,
+      async () => {
+        await toLone();
+        // A Database of one instance on the node that fails: nobody can take over for it.
+        await kubectl(["cordon", otherNode]);
+        try {
+          await createDatabase(plane.client, "default", "solo", {
+            ...VALID_SPEC,
+            storage: { size: "1Gi" },
+          });
+          await readyCondition(kubectl, "solo", (c) => c?.status === "True");
+        } finally {
+          await kubectl(["uncordon", otherNode]);
+        }
+        await psql(plane, "CREATE TABLE t AS SELECT 1 AS n", {
+          secret: "solo-credentials",
+          node: otherNode,
+        });
+        const failed = Date.now();
+        await plane.failNode(cutNode);
+        const first = await firstWriteAfter(outside.writes, failed);
+        console.log(`node failure: first acknowledged write after ${first - failed} ms`);
+        const lost = await readyCondition(kubectl, "solo", (c) => c?.reason === "NodeLost");
+        assert.match(lost?.message ?? "", new RegExp(`solo-0 is on node ${cutNode}`));
+        await plane.restoreNode(cutNode);
+        await rejoined(ha, plane, lone, otherNode);
+        assert.deepEqual(await ha.missingRows([outside], otherNode), []);
+        await readyCondition(kubectl, "solo", (c) => c?.status === "True");
+        assert.equal(
+          await psql(plane, "SELECT count(*) FROM t", {
+            secret: "solo-credentials",
+            node: otherNode,
+          }),
+          "1",
+        );
+      },
+    );
   },
 );
+
+type Condition = { status?: string; reason?: string; message?: string } | undefined;
+
+/** Waits until the Ready condition of Database `name` passes `test`; returns it. */
+async function readyCondition(
+  kubectl: (args: string[]) => Promise<string>,
+  name: string,
+  test: (ready: Condition) => boolean,
+): Promise<Condition> {
+  let ready: Condition;
+  await eventually(
+    async () => {
+      const db = JSON.parse(await kubectl(["get", "database", name, "-o", "json"])) as {
+        status?: { conditions?: ({ type: string } & Condition)[] };
+      };
+      ready = db.status?.conditions?.find((c) => c.type === "Ready");
+      return test(ready);
+    },
+    `the Ready condition of ${name}`,
+    { timeoutMs: 180_000, intervalMs: 1000, describe: () => ready },
+  );
+  return ready;
+}
 
 function noop(): Promise<void> {
   return Promise.resolve();

@@ -78,9 +78,21 @@ realNodeTest("replicas 3 is a primary with two streaming standbys", async (t) =>
   });
 
   await t.step("a row written through valid-db is readable on each standby", async () => {
-    await psql(plane, "CREATE TABLE rows (id int PRIMARY KEY); INSERT INTO rows VALUES (1)", {
-      secret: SECRET,
-    });
+    // Ready speaks for the pods; a new Service's ClusterIP routes once kube-proxy has caught up.
+    let failure = "";
+    await eventually(
+      () =>
+        psql(plane, "CREATE TABLE rows (id int PRIMARY KEY); INSERT INTO rows VALUES (1)", {
+          secret: SECRET,
+        }).then(() => true, (e) => {
+          failure = `${e}`;
+          if (/already exists/.test(failure)) throw e;
+          return false;
+        }),
+      "the first write through valid-db",
+      { timeoutMs: 60_000, intervalMs: 1000, describe: () => failure },
+    );
+    if (failure) console.log(`before the first write succeeded: ${failure}`);
     await onStandby(1, "SELECT count(*) FROM rows", "1");
     await onStandby(2, "SELECT count(*) FROM rows", "1");
   });

@@ -14,6 +14,14 @@ fail() {
   exit 1
 }
 
+# A restore that cannot work as specified: exit 3, which the operator reads as RestoreRefused
+# and stops the instance instead of letting it restart (backup/restore_refusal.ts).
+refuse() {
+  echo "$*" >&2
+  echo "$*" >/dev/termination-log 2>/dev/null || true
+  exit 3
+}
+
 # Selects the store of spec.backup (BACKUP) or spec.restore (RESTORE): its URL, server name and
 # endpoint from the environment, its credentials from the Secret's files, exported only to the
 # barman-cloud processes this script starts.
@@ -127,9 +135,9 @@ elif done:
     first = min(b["end"] for b in done)
     print("-" + datetime.datetime.fromtimestamp(first, datetime.timezone.utc).isoformat())
 ' "$target_epoch" <<<"$backups"$'\n')"
-    [ -n "$chosen" ] || fail "There is no completed backup in $destination/$server to restore"
+    [ -n "$chosen" ] || refuse "There is no completed backup in $destination/$server to restore"
     case "$chosen" in
-      -*) fail "spec.restore.targetTime $target is before the first recoverable point ${chosen#-}" ;;
+      -*) refuse "spec.restore.targetTime $target is before the first recoverable point ${chosen#-}" ;;
     esac
     echo "Restoring backup $chosen of $destination/$server${target:+ to $target}."
     echo "Backups in the store: $backups"
@@ -150,17 +158,24 @@ elif done:
     rm -f "$PGDATA/instance.conf" "$PGDATA/standby.signal"
     touch "$PGDATA/recovery.signal"
     export PG_GRANDPARENT_PID=1
+    server_log="$(dirname "$PGDATA")/restore.log"
     postgres -D "$PGDATA" -c listen_addresses='' -c unix_socket_directories=/tmp \
-      -c archive_mode=off &
+      -c archive_mode=off 2>"$server_log" &
     pid=$!
     # PostgreSQL removes recovery.signal when it promotes at the end of recovery.
     while [ -f "$PGDATA/recovery.signal" ]; do
       if ! kill -0 "$pid" 2>/dev/null; then
         wait "$pid"
-        fail "Recovery stopped before it finished${target:+: WAL up to spec.restore.targetTime $target may not be archived}; see the container's log"
+        cat "$server_log" >&2
+        # The whole archive replayed without reaching the target: it is later than any WAL.
+        grep -q "recovery ended before configured recovery target was reached" "$server_log" &&
+          refuse "spec.restore.targetTime $target is after the last archived WAL"
+        fail "Recovery stopped before it finished; see the container's log"
       fi
       sleep 1
     done
+    cat "$server_log"
+    rm -f "$server_log"
     pg_ctl stop -D "$PGDATA" -m fast -w -t 300 >/dev/null || fail "The restored server did not stop"
     rm -f "$PGDATA/restore.conf" "$marker"
     echo "Restored and promoted to a new timeline."

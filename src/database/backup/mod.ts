@@ -14,3 +14,4 @@ export * from "./backup_job.ts";
 export * from "./backup_reconciler.ts";
 export * from "./archive_status.ts";
 export * from "./schedule.ts";
+export * from "./restore_refusal.ts";

@@ -12,6 +12,7 @@ import { DATABASE_POD_INDEX } from "../instances/mod.ts";
 import { decidePrimary, type InstanceView } from "./failover.ts";
 import { nodeCordoned, nodeLiveness, readNodeLease } from "./node_lease.ts";
 import { probeInstance } from "./instance_probe.ts";
+import { podView } from "./instance_view.ts";
 import { act, roll } from "./primary_steps.ts";
 import {
   forgetRequest,
@@ -50,30 +51,7 @@ export async function ensurePrimary(
   for (let i = 0; i < spec.replicas; i++) {
     const name = `${db.metadata.name}-${i}`;
     const pod = pods.get(name);
-    const ready = pod?.status?.conditions?.find((c) => c.type === "Ready");
-    const readySince = ready?.lastTransitionTime ? Date.parse(ready.lastTransitionTime) : undefined;
-    const server = pod?.status?.containerStatuses?.find((c) => c.name === "postgres");
-    const startedAt = Date.parse(
-      (server?.state as { running?: { startedAt?: string } } | undefined)?.running?.startedAt ??
-        "",
-    );
-    const view: InstanceView = {
-      name,
-      exists: pod !== undefined && !pod.metadata.deletionTimestamp,
-      terminating: pod !== undefined && Boolean(pod.metadata.deletionTimestamp),
-      // The instance manager runs under the Database's ServiceAccount; a pod made for a
-      // single instance runs neither.
-      managed: pod?.spec?.serviceAccountName === db.metadata.name,
-      ready: ready?.status === "True",
-      readySince,
-      // Not ready since before its server (re)started: still starting. A server that never
-      // ran, or waits to be restarted after crashes, counts as starting only on its first run.
-      starting: Number.isNaN(startedAt)
-        ? (server?.restartCount ?? 0) === 0
-        : readySince === undefined || readySince <= startedAt,
-      nodeLost: false,
-      nodeUnschedulable: false,
-    };
+    const view = podView(db, name, pod);
     const node = pod?.spec?.nodeName;
     // The primary's node, and any while a change of primary is under way.
     if (node && (name === current || target)) {

@@ -17,4 +17,5 @@ export * from "./disruption_budget.ts";
 export * from "./ensure_ha_objects.ts";
 export * from "./rolling_update.ts";
 export * from "./ensure_primary.ts";
+export * from "./lone_instance.ts";
 export { ownerCredentials } from "./primary_writes.ts";

@@ -105,14 +105,21 @@ export async function act(
       );
       const best = await mostAdvanced(candidates.map((v) => v.name), ask);
       if (!best) {
+        const message = `${decision.message}, and no standby answers to take over`;
         deps.events.record(
           db,
           "Warning",
           "NoStandbyToPromote",
           decision.kind === "failover" ? "Failover" : "Switchover",
-          `${decision.message}, and no standby answers to take over`,
+          message,
         );
-        return { db, requeueAfterMs: 2_000 };
+        return {
+          db,
+          requeueAfterMs: 2_000,
+          ...(decision.kind === "failover"
+            ? { problem: { reason: "NoStandbyToPromote", message } }
+            : {}),
+        };
       }
       const fenced = decision.kind === "failover" && decision.fenced;
       const next = await patchPrimary(deps, db, {

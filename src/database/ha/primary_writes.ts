@@ -33,6 +33,8 @@ export interface PrimaryDeps {
 export interface PrimaryOutcome {
   db: Database;
   requeueAfterMs?: number;
+  /** The primary is lost and nobody can take over: for the Ready condition. */
+  problem?: { reason: string; message: string };
 }
 /**
  * Removes the switchover annotation (`database.example.com/target-primary`) once carried out;

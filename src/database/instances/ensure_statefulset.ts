@@ -52,6 +52,8 @@ export interface InstancesOutcome {
   storageProblem?: string;
   /** What the pods report, if anything is wrong with them. */
   podProblem?: PodProblem;
+  /** The primary is lost with nobody to take over (set by the HA step). */
+  primaryProblem?: PodProblem;
   /** With standbys: how many stream from the primary. */
   streamingReplicas?: number;
   /** Set when an object with one of our names belongs to someone else. */

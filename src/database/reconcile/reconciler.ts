@@ -58,11 +58,13 @@ import {
   ensureHaObjects,
   ensurePrimary,
   type HaObjectCaches,
+  loneInstanceProblem,
   type PrimaryOutcome,
 } from "../ha/mod.ts";
 import { type Observation, writeStatus } from "../status/mod.ts";
 import { ensureBackups } from "./archive_step.ts";
 import { releaseFinalizer } from "./finalizer.ts";
+import { refusedRestore } from "./restore_step.ts";
 
 /** What the reconciler reads and writes through. */
 export interface DatabaseReconcilerOptions {
@@ -151,31 +153,33 @@ export class DatabaseReconciler {
       const moveFirst = running > spec.replicas &&
         (primaryOrdinal >= spec.replicas || Boolean(db.status?.targetPrimary));
       if (moveFirst) spec = { ...spec, replicas: running };
+      // spec.restore is immutable: a refused restore runs no instance rather than a loop.
+      const refused = refusedRestore(db, this.#o.pods, this.#o.events);
+      if (refused) spec = { ...spec, replicas: 0 };
       // With standbys, who the primary is comes first: the Services and labels follow it.
       let primary: PrimaryOutcome | undefined;
       if (spec.replicas > 1) {
         primary = await ensurePrimary(
-          {
-            client: this.#o.client,
-            pods: this.#o.pods,
-            statefulSets: this.#o.statefulSets,
-            events: this.#o.events,
-            now: () => (this.#o.now?.() ?? new Date()).getTime(),
-            targetsSince: this.#targetsSince,
-            signal,
-          },
+          this.#haDeps(signal),
           db,
           spec,
           moveFirst ? `${db.metadata.name}-0` : undefined,
         );
         db = primary.db;
+      } else {
+        const lone = await loneInstanceProblem(this.#haDeps(signal), db);
+        primary = { db, problem: lone.problem, requeueAfterMs: lone.recheckAfterMs };
       }
       const current = db;
       const [serviceTaken, [secret, instances]] = await allSettledOrThrow(
         ensureServices(ctx, this.#services, current, spec),
         this.#secretThenInstances(ctx, current, spec),
       );
-      const deployed: Observation = { kind: "deployed", ...instances };
+      const deployed: Observation = {
+        kind: "deployed",
+        ...instances,
+        ...(refused ?? primary?.problem ? { primaryProblem: refused ?? primary?.problem } : {}),
+      };
       const secretTaken = "conflict" in secret ? secret.conflict : undefined;
       const conflicts = [secretTaken, serviceTaken, instances.conflict].filter((m) => m);
       if (conflicts.length > 0) {
@@ -211,6 +215,12 @@ export class DatabaseReconciler {
       ctx.changes.record(db, this.#o.events, log);
     }
   };
+
+  #haDeps(signal?: AbortSignal) {
+    const { client, pods, statefulSets, events } = this.#o;
+    const now = () => (this.#o.now?.() ?? new Date()).getTime();
+    return { client, pods, statefulSets, events, now, targetsSince: this.#targetsSince, signal };
+  }
 
   /**
    * The Secret, then the instances, which wait for it only because their pods must never start

@@ -115,11 +115,16 @@ function instancesStatus(db: Database, seen: Observation, now: Date): DatabaseSt
     };
   }
   const readyReplicas = seen.statefulSet?.status?.readyReplicas ?? 0;
-  const problem = seen.podProblem;
+  const problem = seen.primaryProblem ?? seen.podProblem;
   // Clients reach the database through the Service and the Secret: not Ready while either
   // name is someone else's, nor while a pod reports a problem.
   const ready = !seen.conflict && !problem && statefulSetReady(seen.statefulSet, seen.replicas);
-  const phase: DatabasePhase = ready ? "Ready" : "Creating";
+  // A refused restore (spec.restore is immutable) cannot come right by itself.
+  const phase: DatabasePhase = ready
+    ? "Ready"
+    : problem?.reason === "RestoreRefused"
+    ? "Failed"
+    : "Creating";
   const progress = `${readyReplicas}/${seen.replicas} replicas ready`;
   const standbys = seen.replicas - 1;
   const streaming = seen.streamingReplicas;

@@ -80,14 +80,14 @@ Deno.test("restore: the newest completed backup that ended before the target", a
 
 Deno.test("restore: a target before the first backup, or no backup at all, is refused", async () => {
   const early = await restore("2026-11-30T00:00:00Z");
-  assert.equal(early.code, 1);
+  assert.equal(early.code, 3, "refused, not failed");
   assert.equal(early.asked, "");
   assert.match(
     early.text,
     /spec.restore.targetTime 2026-11-30T00:00:00Z is before the first recoverable point 2026-12-01T03:05:00/,
   );
   const none = await restore(undefined, { backups_list: [] });
-  assert.equal(none.code, 1);
+  assert.equal(none.code, 3);
   assert.match(
     none.text,
     /There is no completed backup in s3:\/\/backups\/shop\/orders to restore/,

@@ -150,6 +150,12 @@ Deno.test("desiredStatus(): a conflict, a pod problem or a storage problem is De
   const pod = observe({ podProblem: { reason: "ImagePullBackOff", message: "no such image" } });
   assert.equal(pod.Degraded?.reason, "ImagePullBackOff");
   assert.equal(pod.Ready?.reason, "ImagePullBackOff");
+  const lost = observe({
+    podProblem: { reason: "ImagePullBackOff", message: "no such image" },
+    primaryProblem: { reason: "NodeLost", message: "no standby to take over" },
+  });
+  assert.equal(lost.Ready?.reason, "NodeLost", "a lost primary comes before what pods say");
+  assert.equal(lost.Degraded?.reason, "NodeLost");
   const storage = observe({ storageProblem: "cannot grow" });
   assert.equal(storage.Degraded?.reason, "StorageResizeUnsupported");
   assert.equal(storage.Ready?.status, "True", "a volume that cannot grow does not stop service");

@@ -48,7 +48,7 @@ export async function startKubeProxy(
   return process;
 }
 
-/** Whether kube-proxy has written its rules once (its metrics, read inside the node's network). */
+/** Whether kube-proxy has written all its rules once (its metrics, read in the node's network). */
 async function synced(node: NodeNetwork): Promise<boolean> {
   const [command, args] = inNodeNetwork(node, "curl", [
     "-fsS",
@@ -60,6 +60,6 @@ async function synced(node: NodeNetwork): Promise<boolean> {
     .output();
   if (!output.success) return false;
   const line = new TextDecoder().decode(output.stdout).split("\n")
-    .find((l) => l.startsWith("kubeproxy_sync_proxy_rules_last_timestamp_seconds "));
-  return Number(line?.split(" ")[1] ?? 0) > 0;
+    .find((l) => l.startsWith("kubeproxy_sync_full_proxy_rules_duration_seconds_count"));
+  return Number(line?.split(" ").at(-1) ?? 0) > 0;
 }

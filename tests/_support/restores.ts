@@ -90,3 +90,81 @@ export async function explainRestore(
   console.log("the server's log:", await show(["logs", `${name}-0`, "-c", "postgres"]));
   console.log((await plane.objectStore.list(BACKUP_BUCKET, `${path}/base/`)).join("\n"));
 }
+
+/** A backup to stage in the store as if it had been taken long ago. */
+export interface AgedBackup {
+  /** Its barman backup ID, `YYYYMMDDTHHMMSS`. */
+  id: string;
+  /** When it began and ended, as barman writes times: `2020-06-01 00:00:00+00:00`. */
+  time: string;
+  /** The first WAL segment it needs. */
+  beginWal: string;
+}
+
+/**
+ * Copies the real base backup `from` under `<path>/base/` to `aged.id`, with its times and first
+ * WAL segment rewritten, so that retention (barman's own, against the real store) sees a backup
+ * that old; the store cannot be aged otherwise.
+ */
+export async function stageAgedBackup(
+  store: ControlPlane["objectStore"],
+  path: string,
+  from: string,
+  aged: AgedBackup,
+): Promise<void> {
+  const key = (id: string, file: string) => `/${BACKUP_BUCKET}/${path}/base/${id}/${file}`;
+  const got = await store.request(key(from, "backup.info"));
+  if (!got.ok) throw new Error(`GET backup.info of ${from}: ${got.status}`);
+  const info = (await got.text())
+    .replace(/^backup_id=.*$/m, `backup_id=${aged.id}`)
+    .replace(/^backup_name=.*$/m, `backup_name=aged-${aged.id}`)
+    .replace(/^(begin|end)_time=.*$/gm, (_, which) => `${which}_time=${aged.time}`)
+    .replace(/^begin_wal=.*$/m, `begin_wal=${aged.beginWal}`);
+  const put = await store.request(key(aged.id, "backup.info"), { method: "PUT", body: info });
+  if (!put.ok) throw new Error(`PUT backup.info of ${aged.id}: ${put.status} ${await put.text()}`);
+  const copied = await store.request(key(aged.id, "data.tar"), {
+    method: "PUT",
+    headers: { "x-amz-copy-source": key(from, "data.tar") },
+  });
+  if (!copied.ok) throw new Error(`CopyObject data.tar: ${copied.status} ${await copied.text()}`);
+}
+
+/**
+ * Stages what retention must sort out, from the real backup `firstId` under `<path>`: copies of
+ * it aged to 2020-06 (needing WAL segment 1, archived or staged) and 2020-07 (needing 2 on).
+ * `check()`, after a backup with `retention: 30d` ran, asserts that 2020-06 and segment 1 are
+ * gone while 2020-07, which the window's start needs, the real backup and segment 2 stay.
+ */
+export async function stageExpiredBackups(
+  store: ControlPlane["objectStore"],
+  path: string,
+  firstId: string,
+): Promise<{ check(): Promise<void> }> {
+  const [oldWal, keptWal] = ["000000010000000000000001", "000000010000000000000002"];
+  const wals = await store.list(BACKUP_BUCKET, `${path}/wals/`);
+  const kept = wals.find((k) => k.endsWith(keptWal));
+  assert.ok(kept, `${keptWal} archived: ${wals}`);
+  if (!wals.some((k) => k.endsWith(oldWal))) {
+    const copied = await store.request(`/${BACKUP_BUCKET}/${kept.replace(keptWal, oldWal)}`, {
+      method: "PUT",
+      headers: { "x-amz-copy-source": `/${BACKUP_BUCKET}/${kept}` },
+    });
+    assert.ok(copied.ok, `CopyObject ${oldWal}: ${copied.status}`);
+  }
+  const older = { id: "20200601T000000", time: "2020-06-01 00:00:00+00:00", beginWal: oldWal };
+  const newer = { id: "20200701T000000", time: "2020-07-01 00:00:00+00:00", beginWal: keptWal };
+  await stageAgedBackup(store, path, firstId, older);
+  await stageAgedBackup(store, path, firstId, newer);
+  return {
+    async check() {
+      const bases = (await store.list(BACKUP_BUCKET, `${path}/base/`))
+        .filter((k) => k.endsWith("/backup.info")).map((k) => k.split("/").at(-2)!).sort();
+      assert.ok(!bases.includes(older.id), `the expired backup is gone: ${bases}`);
+      assert.ok(bases.includes(newer.id), `the one the window's start needs stays: ${bases}`);
+      assert.ok(bases.includes(firstId), `the real backup stays: ${bases}`);
+      const left = await store.list(BACKUP_BUCKET, `${path}/wals/`);
+      assert.ok(!left.some((k) => k.endsWith(oldWal)), `${oldWal}, needed by none, is gone`);
+      assert.ok(left.some((k) => k.endsWith(keptWal)), `${keptWal} stays`);
+    },
+  };
+}

@@ -162,8 +162,14 @@ elif done:
     postgres -D "$PGDATA" -c listen_addresses='' -c unix_socket_directories=/tmp \
       -c archive_mode=off 2>"$server_log" &
     pid=$!
-    # PostgreSQL removes recovery.signal when it promotes at the end of recovery.
-    while [ -f "$PGDATA/recovery.signal" ]; do
+    # PostgreSQL removes recovery.signal as recovery ends, before the new timeline is in
+    # production. Stopped in between, the server would replay at its next start the WAL it had
+    # read ahead from the store, past the target: wait until the control file says so.
+    promoted() {
+      [ ! -f "$PGDATA/recovery.signal" ] && LC_ALL=C pg_controldata "$PGDATA" 2>/dev/null |
+        grep -q '^Database cluster state: *in production$'
+    }
+    until promoted; do
       if ! kill -0 "$pid" 2>/dev/null; then
         wait "$pid"
         cat "$server_log" >&2

@@ -111,3 +111,26 @@ Deno.test("restore-wal: only a missing file ends recovery; a store error aborts 
     assert.match(run.text, /aborting the recovery/);
   }
 });
+
+Deno.test("restore: the server is stopped only once the control file says it is in production", async () => {
+  // The stub server drops recovery.signal at once and leaves recovery a moment later, as
+  // PostgreSQL does when it promotes; the stub pg_ctl records what the control file said.
+  const run = await runScript(["restore"], {
+    "barman-cloud-backup-list": `cat <<'JSON'\n${JSON.stringify(LIST)}\nJSON`,
+    "barman-cloud-restore":
+      'mkdir -p "$6" && echo 17 > "$6/PG_VERSION" && touch "$6/postgresql.conf"',
+    "postgres": [
+      'echo $$ > "$DIR/pid"',
+      'rm -f "$PGDATA/recovery.signal"',
+      "sleep 1.5",
+      'echo "in production" > "$DIR/state"',
+      "exec sleep 60",
+    ].join("\n"),
+    "pg_controldata":
+      'echo "Database cluster state:               $(cat "$DIR/state" 2>/dev/null || echo "in archive recovery")"',
+    "pg_ctl": 'cat "$DIR/state" > "$DIR/asked" 2>/dev/null; kill "$(cat "$DIR/pid")"',
+  }, { HOSTNAME: "copy-0", RESTORE_INSTANCE: "copy-0" });
+  assert.equal(run.code, 0, run.text);
+  assert.equal(run.asked, "in production");
+  assert.match(run.text, /Restored and promoted to a new timeline/);
+});

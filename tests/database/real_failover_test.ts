@@ -116,6 +116,11 @@ realNodeTest(
           ),
       );
       await ha.settled(2);
+      if (ha.primary === before) {
+        // What the operator decided meanwhile (the switchover's Events, a failover's).
+        const selector = "involvedObject.name=ha";
+        console.log(await kubectl(["get", "events", "--field-selector", selector]).catch(String));
+      }
       assert.notEqual(ha.primary, before, "the primary was switched over, not restarted");
     });
 

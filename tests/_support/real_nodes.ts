@@ -5,6 +5,8 @@
  * @module
  */
 import type { ControlPlane } from "../../tools/testenv/mod.ts";
+/** The harness's own check, which its node faults wait on. */
+export { alive } from "../../tools/testenv/mod.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
@@ -80,19 +82,6 @@ export async function postgresPids(plane: ControlPlane, node: string): Promise<n
     }
   }
   return found.sort((a, b) => a - b);
-}
-
-/**
- * Whether a process with this PID runs on the host: a zombie (killed, not yet reaped by the
- * process it was reparented to) does not.
- */
-export function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 /** `deno task node ARGS…` with `KUBECONFIG` set, as a person in another terminal runs it. */

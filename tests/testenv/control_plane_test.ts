@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ApiError, KubeClient, type KubeObject } from "../../src/runtime/client/mod.ts";
-import { ControlPlane, eventually, pinnedVersions } from "../../tools/testenv/mod.ts";
+import { alive, ControlPlane, eventually, pinnedVersions } from "../../tools/testenv/mod.ts";
 
 interface Condition {
   type: string;
@@ -22,16 +22,6 @@ interface Node extends KubeObject {
 
 interface Volume extends KubeObject {
   spec: { hostPath?: { path: string } };
-}
-
-/** Whether a process with this id exists (a zombie counts as gone: it cannot run). */
-async function alive(pid: number): Promise<boolean> {
-  try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) Z /.test(stat);
-  } catch {
-    return false;
-  }
 }
 
 /** The command name of a process as `ps` shows it (at most 15 characters), or its id. */
@@ -116,9 +106,9 @@ Deno.test("ControlPlane in apiserver mode serves the pinned version with RBAC an
       "stop() ends etcd and kube-apiserver and removes the temporary folder",
       async () => {
         assert.equal(pids.length, 2, "etcd and kube-apiserver");
-        for (const pid of pids) assert.ok(await alive(pid), `${pid} runs before stop()`);
+        for (const pid of pids) assert.ok(alive(pid), `${pid} runs before stop()`);
         await plane.stop();
-        for (const pid of pids) assert.ok(!(await alive(pid)), `${pid} still runs after stop()`);
+        for (const pid of pids) assert.ok(!alive(pid), `${pid} still runs after stop()`);
         assert.equal(await pgrep(plane.dir), "", "no process mentions the control plane's folder");
         assert.ok(!(await exists(plane.dir)), `${plane.dir} is removed`);
       },
@@ -137,7 +127,7 @@ Deno.test("ControlPlane in cluster mode runs a StatefulSet on a provisioned volu
   /** The cluster's state, so a failure says what was stuck and whether a component died. */
   const diagnose = async () => {
     const dead = [];
-    for (const { pid, name } of components) if (!(await alive(pid))) dead.push(name);
+    for (const { pid, name } of components) if (!alive(pid)) dead.push(name);
     const state = await plane.kubectl(["get", "nodes,sts,pods,pvc,pv,events", "-A", "-o", "wide"]);
     return `dead components: [${dead.join(", ")}]\n${state.stdout}${state.stderr}`;
   };
@@ -246,7 +236,7 @@ Deno.test("ControlPlane in cluster mode runs a StatefulSet on a provisioned volu
       ];
       assert.deepEqual(names, expected.map((name) => name.slice(0, 15)));
       await plane.stop();
-      for (const { pid, name } of components) assert.ok(!(await alive(pid)), `${name} still runs`);
+      for (const { pid, name } of components) assert.ok(!alive(pid), `${name} still runs`);
       assert.equal(await pgrep(plane.dir), "", "no process mentions the control plane's folder");
       assert.ok(!(await exists(plane.dir)), `${plane.dir} is removed`);
     });

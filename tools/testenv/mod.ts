@@ -8,6 +8,7 @@ export { ControlPlane, type ControlPlaneOptions } from "./control_plane.ts";
 export { eventually } from "./eventually.ts";
 export { ensureImage, type ImageName, PAUSE_IMAGE } from "./images/images.ts";
 export {
+  alive,
   CLUSTER_NETWORK,
   inNodeNetwork,
   MAX_REAL_NODES,

@@ -11,15 +11,9 @@ import type { KubeClient } from "../../runtime/client/mod.ts";
 import type { Informer } from "../../runtime/cache/mod.ts";
 import type { EventRecorder } from "../../runtime/controller/mod.ts";
 import type { Database } from "../api/mod.ts";
-import type { Pod } from "../instances/mod.ts";
+import type { Pod, PodProblem } from "../instances/mod.ts";
 import { podView } from "./instance_view.ts";
 import { nodeLiveness, readNodeLease } from "./node_lease.ts";
-
-/** Why the primary cannot serve and no standby can take over. */
-export interface PrimaryProblem {
-  reason: string;
-  message: string;
-}
 
 /** What {@linkcode loneInstanceProblem} reads through. */
 export interface LoneInstanceDeps {
@@ -34,7 +28,7 @@ export interface LoneInstanceDeps {
 export async function loneInstanceProblem(
   deps: LoneInstanceDeps,
   db: Database,
-): Promise<{ problem?: PrimaryProblem; recheckAfterMs?: number }> {
+): Promise<{ problem?: PodProblem; recheckAfterMs?: number }> {
   const name = `${db.metadata.name}-0`;
   const pod = deps.pods.store.get(`${db.metadata.namespace}/${name}`);
   const view = podView(db, name, pod);

@@ -11,7 +11,7 @@ import type { Informer } from "../../runtime/cache/mod.ts";
 import type { EventRecorder } from "../../runtime/controller/mod.ts";
 import { type Database, DATABASE_RESOURCE, FIELD_MANAGER, secretName } from "../api/mod.ts";
 import { passwordOf, type Secret } from "../credentials/mod.ts";
-import type { Pod, StatefulSet } from "../instances/mod.ts";
+import type { Pod, PodProblem, StatefulSet } from "../instances/mod.ts";
 import type { InstanceReport } from "./instance_probe.ts";
 
 /** The annotation that asks for a switchover to the pod it names. */
@@ -34,7 +34,7 @@ export interface PrimaryOutcome {
   db: Database;
   requeueAfterMs?: number;
   /** The primary is lost and nobody can take over: for the Ready condition. */
-  problem?: { reason: string; message: string };
+  problem?: PodProblem;
 }
 /**
  * Removes the switchover annotation (`database.example.com/target-primary`) once carried out;

@@ -166,7 +166,7 @@ export class DatabaseReconciler {
           moveFirst ? `${db.metadata.name}-0` : undefined,
         );
         db = primary.db;
-      } else {
+      } else if (spec.replicas === 1) {
         const lone = await loneInstanceProblem(this.#haDeps(signal), db);
         primary = { db, problem: lone.problem, requeueAfterMs: lone.recheckAfterMs };
       }
@@ -175,10 +175,11 @@ export class DatabaseReconciler {
         ensureServices(ctx, this.#services, current, spec),
         this.#secretThenInstances(ctx, current, spec),
       );
+      const primaryProblem = refused ?? primary?.problem;
       const deployed: Observation = {
         kind: "deployed",
         ...instances,
-        ...(refused ?? primary?.problem ? { primaryProblem: refused ?? primary?.problem } : {}),
+        ...(primaryProblem ? { primaryProblem } : {}),
       };
       const secretTaken = "conflict" in secret ? secret.conflict : undefined;
       const conflicts = [secretTaken, serviceTaken, instances.conflict].filter((m) => m);

@@ -8,14 +8,14 @@ import type { Informer } from "../../runtime/cache/mod.ts";
 import type { EventRecorder } from "../../runtime/controller/mod.ts";
 import type { Database } from "../api/mod.ts";
 import { RESTORE_REFUSED, restoreRefusal } from "../backup/mod.ts";
-import { DATABASE_POD_INDEX, type Pod } from "../instances/mod.ts";
+import { DATABASE_POD_INDEX, type Pod, type PodProblem } from "../instances/mod.ts";
 
 /** The Ready problem of a refused restore of `db`, or undefined. */
 export function refusedRestore(
   db: Database,
   pods: Informer<Pod>,
   events: EventRecorder,
-): { reason: string; message: string } | undefined {
+): PodProblem | undefined {
   if (!db.spec?.restore) return undefined;
   const key = `${db.metadata.namespace}/${db.metadata.name}`;
   const message = restoreRefusal(db, pods.store.list({ index: DATABASE_POD_INDEX, value: key }));

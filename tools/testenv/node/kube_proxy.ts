@@ -6,6 +6,7 @@
  * @module
  */
 import { binaryPath } from "../binaries.ts";
+import { sh } from "../command.ts";
 import { ManagedProcess } from "../process.ts";
 import { waitFor } from "../waiting.ts";
 import { CLUSTER_NETWORK, inNodeNetwork, type NodeNetwork } from "./node_network.ts";
@@ -56,10 +57,9 @@ async function synced(node: NodeNetwork): Promise<boolean> {
     "2",
     "http://127.0.0.1:10249/metrics",
   ]);
-  const output = await new Deno.Command(command, { args, stdout: "piped", stderr: "null" })
-    .output();
-  if (!output.success) return false;
-  const line = new TextDecoder().decode(output.stdout).split("\n")
+  const output = await sh(command, args, { allowFailure: true });
+  if (output.code !== 0) return false;
+  const line = output.stdout.split("\n")
     .find((l) => l.startsWith("kubeproxy_sync_full_proxy_rules_duration_seconds_count"));
   return Number(line?.split(" ").at(-1) ?? 0) > 0;
 }

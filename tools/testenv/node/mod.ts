@@ -17,6 +17,7 @@ export {
   requestNodeControl,
 } from "./node_control.ts";
 export {
+  alive,
   CLUSTER_NETWORK,
   createClusterNetwork,
   inNodeNetwork,

@@ -186,8 +186,11 @@ export function killAll(pids: Iterable<number>): void {
   }
 }
 
-/** Whether a process still runs or is on its way out: neither gone nor a zombie. */
-export function lingers(pid: number): boolean {
+/**
+ * Whether a process with this PID runs on the host, also on its way out: a zombie (killed, not
+ * yet reaped by the process it was reparented to) does not.
+ */
+export function alive(pid: number): boolean {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
     return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";

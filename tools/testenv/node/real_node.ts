@@ -22,7 +22,7 @@ import {
 } from "./containerd.ts";
 import { type KubeletFiles, startKubelet } from "./kubelet.ts";
 import { startKubeProxy } from "./kube_proxy.ts";
-import { killAll, lingers, pidsInNodeNetwork, setNodeLink } from "./node_network.ts";
+import { alive, killAll, pidsInNodeNetwork, setNodeLink } from "./node_network.ts";
 
 /** Options for {@linkcode RealNode.start}. */
 export interface RealNodeOptions extends KubeletFiles {
@@ -97,7 +97,7 @@ export class RealNode {
     // a large shared memory takes a while): the node is dead once each one is gone or a zombie.
     await waitFor(
       "the failed node's processes to exit",
-      () => Promise.resolve(![...seen].some(lingers)),
+      () => Promise.resolve(![...seen].some(alive)),
       30_000,
     );
     await setNodeLink(this.options.node, false);

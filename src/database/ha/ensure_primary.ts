@@ -9,7 +9,7 @@
  */
 import { type Database, type DatabaseSpec, primaryPod } from "../api/mod.ts";
 import { DATABASE_POD_INDEX } from "../instances/mod.ts";
-import { decidePrimary, type InstanceView } from "./failover.ts";
+import { decidePrimary, type InstanceView, type PrimaryProbes } from "./failover.ts";
 import { nodeCordoned, nodeLiveness, readNodeLease } from "./node_lease.ts";
 import { probeInstance } from "./instance_probe.ts";
 import { podView } from "./instance_view.ts";
@@ -69,7 +69,7 @@ export async function ensurePrimary(
     }
     views.push(view);
   }
-  const probes: { oldStopped?: boolean; targetIsPrimary?: boolean } = {};
+  const probes: PrimaryProbes = {};
   let password: { user: string; password: string } | undefined;
   const ask = async (name: string) => {
     const ip = pods.get(name)?.status?.podIP;
@@ -77,7 +77,13 @@ export async function ensurePrimary(
     password ??= await ownerCredentials(deps, db);
     return await probeInstance({ host: ip, ...password });
   };
-  if (target && target !== current) probes.oldStopped = (await ask(current)) === undefined;
+  if (target && target !== current) {
+    // Stopped as a primary: no answer, or (restarted to follow the target) as a standby.
+    probes.oldStopped = (await ask(current))?.inRecovery !== false;
+    if (views.some((v) => v.name === target && v.exists && !v.ready)) {
+      probes.targetAnswers = (await ask(target))?.inRecovery === true;
+    }
+  }
   if (target && target === current) {
     probes.targetIsPrimary = (await ask(target))?.inRecovery === false;
   }

@@ -70,6 +70,13 @@ export const FENCE_BUDGET_MS = 10_000;
 /** How long a live instance takes at most to see a new target and stop its server. */
 export const FENCE_GRACE_MS = 8_000;
 
+/** What the caller asked the instances themselves while a change of primary is under way. */
+export interface PrimaryProbes {
+  oldStopped?: boolean;
+  targetAnswers?: boolean;
+  targetIsPrimary?: boolean;
+}
+
 /** What to do now. */
 export type PrimaryDecision =
   | { kind: "steady"; recheckAfterMs?: number }
@@ -91,21 +98,25 @@ export type PrimaryDecision =
   | { kind: "refused"; message: string };
 
 /**
- * The next step for a Database with standbys. `oldStopped` says whether the old primary's
- * server still answers (probed by the caller only while a target is set); `targetIsPrimary`
- * whether the target answers as a primary.
+ * The next step for a Database with standbys. `oldStopped` says whether the old primary has
+ * stopped serving as a primary (probed only while a target is set); `targetAnswers`
+ * whether a target that is not ready still answers as a standby; `targetIsPrimary` whether the
+ * target answers as a primary.
  */
 export function decidePrimary(
   state: PrimaryState,
   instances: InstanceView[],
   now: number,
-  probes: { oldStopped?: boolean; targetIsPrimary?: boolean } = {},
+  probes: PrimaryProbes = {},
 ): PrimaryDecision {
   const byName = new Map(instances.map((i) => [i.name, i]));
   const primary = byName.get(state.current);
   if (state.target && state.target !== state.current) {
     const next = byName.get(state.target);
-    if (!next?.exists || !next.ready || next.nodeLost) {
+    // A standby is ready while it streams, so the target turns not ready when the old primary
+    // stops for a switchover; while its server still answers as a standby it can take over.
+    const answers = next?.ready || probes.targetAnswers === true;
+    if (!next?.exists || next.terminating || next.nodeLost || !answers) {
       // Gone or failing before it took over (evicted, its node lost): choose again.
       return { kind: "abandon", target: state.target };
     }

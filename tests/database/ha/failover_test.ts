@@ -132,6 +132,21 @@ Deno.test("decidePrimary() chooses again when the target goes before it was prom
   );
 });
 
+Deno.test("decidePrimary() keeps a target that stopped streaming when the old primary stopped", () => {
+  // A standby is ready while it streams: a switchover's stopped primary makes the target not
+  // ready. It still answers as a standby, so it is promoted, not abandoned for the old primary.
+  const unstreamed = [view("db-0"), view("db-1", { ready: false }), view("db-2")];
+  const target = state({ target: "db-1", targetSince: NOW });
+  assert.deepEqual(
+    decidePrimary(target, unstreamed, NOW, { oldStopped: true, targetAnswers: true }),
+    { kind: "promote", target: "db-1" },
+  );
+  assert.deepEqual(
+    decidePrimary(target, unstreamed, NOW, { oldStopped: true, targetAnswers: false }),
+    { kind: "abandon", target: "db-1" },
+  );
+});
+
 Deno.test("decidePrimary() fails over from a promoted target lost before it answered", () => {
   const lost = [view("db-0", { exists: false, ready: false }), view("db-1"), view("db-2")];
   const decision = decidePrimary(state({ target: "db-0" }), lost, NOW, { targetIsPrimary: false });

@@ -6,20 +6,36 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { runFloor } from "./bench_floor.ts";
 import { runLoadtest } from "./loadtest.ts";
 import { writeReadyChart } from "./load/chart.ts";
+import { taskArgs } from "./task_args.ts";
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
+  const values = taskArgs({
+    task: "bench",
+    summary: "the load test's floor and the operator at each count, one table",
     options: {
-      counts: { type: "string", default: "50,1000" },
-      concurrency: { type: "string", default: "50" },
-      "max-concurrent-reconciles": { type: "string", default: "2" },
-      "steady-seconds": { type: "string", default: "60" },
-      chart: { type: "string", default: "docs/perf/bench-{count}.svg" },
+      counts: { type: "string", default: "50,1000", value: "N,M", help: "Databases per run" },
+      concurrency: { type: "string", default: "50", value: "N", help: "parallel creations" },
+      "max-concurrent-reconciles": {
+        type: "string",
+        default: "2",
+        value: "N",
+        help: "the operator's workers",
+      },
+      "steady-seconds": {
+        type: "string",
+        default: "60",
+        value: "S",
+        help: "converged time measured",
+      },
+      chart: {
+        type: "string",
+        default: "docs/perf/bench-{count}.svg",
+        value: "PATH",
+        help: "chart",
+      },
     },
   });
   const rows = [];

@@ -10,7 +10,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   BACKUP_BUCKET,
   ControlPlane,
@@ -23,6 +22,7 @@ import { createDatabase, VALID_SPEC } from "../tests/_support/databases.ts";
 import { mustKubectl, psql } from "../tests/_support/real_node.ts";
 import { collectionPath } from "../src/runtime/client/mod.ts";
 import { BACKUP_RESOURCE, type Database } from "../src/database/api/mod.ts";
+import { taskArgs } from "./task_args.ts";
 
 const STORE = {
   endpoint: OBJECT_STORE_ENDPOINT,
@@ -32,7 +32,11 @@ const STORE = {
 /** Rows of about 1 KiB each, per statement (one client pod each). */
 const CHUNK = 200_000;
 
-const { values } = parseArgs({ options: { gib: { type: "string", default: "1" } } });
+const values = taskArgs({
+  task: "bench:backup",
+  summary: "a backup and a restore of G GiB to the object store, on a real node (root)",
+  options: { gib: { type: "string", default: "1", value: "G", help: "GiB written first" } },
+});
 const gib = Number(values.gib);
 if (!(gib > 0)) throw new Error("--gib must be a positive number");
 

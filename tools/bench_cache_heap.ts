@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { type KubeObject, objectKey } from "../src/runtime/client/mod.ts";
 import { Store, stripManagedFields } from "../src/runtime/cache/mod.ts";
 import { projectDatabase } from "../src/database/api/database_projection.ts";
@@ -21,6 +20,7 @@ import { desiredStatefulSet } from "../src/database/instances/statefulset.ts";
 import { desiredStatus } from "../src/database/status/status.ts";
 import type { Database } from "../src/database/api/types.ts";
 import { LOAD_SPEC } from "./load/workload.ts";
+import { taskArgs } from "./task_args.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const UID = "00000000-0000-4000-8000-000000000000";
@@ -126,9 +126,10 @@ function measure(
 
 if (import.meta.main) {
   if (!gc) throw new Error("Run with --v8-flags=--expose-gc (deno task bench:heap does)");
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: { count: { type: "string", default: "10000" } },
+  const values = taskArgs({
+    task: "bench:heap",
+    summary: "heap per cached Database and its objects, as the caches hold them",
+    options: { count: { type: "string", default: "10000", value: "N", help: "Databases" } },
   });
   const count = Number(values.count);
   const db = databaseTemplate();

@@ -10,6 +10,7 @@
 import process from "node:process";
 import { createCertificate } from "../src/runtime/serving/certificates.ts";
 import { KubeClient } from "../src/runtime/client/mod.ts";
+import { taskArgs } from "./task_args.ts";
 
 const REQUESTS = 2_000;
 /** Rounds per case, alternating between the two transports; the median is printed. */
@@ -26,6 +27,11 @@ if (Deno.args[0] === "--serve") {
     onListen: ({ port }) => console.log(port),
   }, () => new Response(BODY, { headers: { "content-type": "application/json" } }));
 } else if (import.meta.main) {
+  taskArgs({
+    task: "bench:client",
+    summary: "requests per second through the API client",
+    options: {},
+  });
   console.log(await measureClient());
 }
 

@@ -20,19 +20,16 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { ControlPlane, eventually, startOperator } from "./testenv/mod.ts";
 import { createDatabase, VALID_SPEC } from "../tests/_support/databases.ts";
 import { HaDatabase } from "../tests/_support/ha.ts";
 import { startWriter } from "../tests/_support/writer.ts";
 import { psql } from "../tests/_support/real_node.ts";
 import { percentile } from "./load/workload.ts";
+import { taskArgs } from "./task_args.ts";
 
-const USAGE = `Usage: deno task bench:failover [--runs N] [--fault fail|partition] [--replicas 2|3]
-       [--fill-gib G]
-
-Times the first acknowledged write through the read-write Service after the primary's node
-fails or is cut off, on two real nodes (needs root; see README "Real nodes").`;
+const SUMMARY = "Times the first acknowledged write through the read-write Service after the " +
+  'primary\'s node fails or is cut off, on two real nodes (needs root; README "Real nodes").';
 
 /** One run's measure. */
 export interface FailoverRun {
@@ -164,24 +161,20 @@ async function fill(plane: ControlPlane, secret: string, node: string, gib: numb
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
+  const values = taskArgs({
+    task: "bench:failover",
+    summary: SUMMARY,
     options: {
-      runs: { type: "string", default: "5" },
-      fault: { type: "string", default: "fail" },
-      replicas: { type: "string", default: "3" },
-      "fill-gib": { type: "string", default: "0" },
-      help: { type: "boolean", short: "h", default: false },
+      runs: { type: "string", default: "5", value: "N", help: "faults, one after the other" },
+      fault: { type: "string", default: "fail", value: "fail|partition", help: "the fault" },
+      replicas: { type: "string", default: "3", value: "2|3", help: "the Database's instances" },
+      "fill-gib": { type: "string", default: "0", value: "G", help: "GiB of data written first" },
     },
   });
-  if (values.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
   const fault = values.fault;
   const replicas = Number(values.replicas);
   if ((fault !== "fail" && fault !== "partition") || !(replicas === 2 || replicas === 3)) {
-    console.error(USAGE);
+    console.error("deno task bench:failover: --fault is fail or partition, --replicas 2 or 3");
     Deno.exit(2);
   }
   const fillGib = Number(values["fill-gib"]);

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { Informer } from "../src/runtime/cache/mod.ts";
 import { CORE, KubeClient, objectPath } from "../src/runtime/client/mod.ts";
 import type { StatefulSet } from "../src/database/instances/statefulset.ts";
@@ -22,6 +21,7 @@ import {
   withTimeout,
   writeDatabaseAndObjects,
 } from "./load/workload.ts";
+import { taskArgs } from "./task_args.ts";
 
 /** Result of one floor run. */
 export interface FloorResult {
@@ -108,11 +108,12 @@ export async function runFloor(count: number, concurrency: number): Promise<Floo
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
+  const values = taskArgs({
+    task: "bench:floor",
+    summary: "the control plane's floor: Databases made Ready by a script, no operator",
     options: {
-      count: { type: "string", default: "50" },
-      concurrency: { type: "string", default: "50" },
+      count: { type: "string", default: "50", value: "N", help: "Databases" },
+      concurrency: { type: "string", default: "50", value: "N", help: "parallel creations" },
     },
   });
   const { readySeconds: _series, ...floor } = await runFloor(

@@ -8,24 +8,25 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { ControlPlane, eventually, startOperator, startPeerOperator } from "./testenv/mod.ts";
 import type { OperatorProcess } from "./testenv/operator.ts";
 import { memoryMiB } from "./load/proc_stats.ts";
 import { scrape, sumBy } from "./load/prometheus.ts";
 import { writeDatabaseAndObjects } from "./load/workload.ts";
+import { taskArgs } from "./task_args.ts";
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
+  const values = taskArgs({
+    task: "bench:memory",
+    summary: "the operator's RSS over N Databases (first run and restart), beside the peer's",
     options: {
-      count: { type: "string", default: "10000" },
-      "no-peer": { type: "boolean", default: false },
-      // As the manifests and the chart set them (README, "Memory").
-      "max-old-space-size": { type: "string" },
-      "max-semi-space-size": { type: "string" },
-      // Any other V8 flags, comma-separated (e.g. `--optimize-for-size`, which they also set).
-      "v8-flags": { type: "string" },
+      count: { type: "string", default: "10000", value: "N", help: "Databases" },
+      "no-peer": { type: "boolean", default: false, help: "leave controller-runtime out" },
+      // As the shipped binary is compiled with (README, "Memory").
+      "max-old-space-size": { type: "string", value: "MIB", help: "V8's old-space limit" },
+      "max-semi-space-size": { type: "string", value: "MIB", help: "V8's semi-space limit" },
+      // Any other V8 flags, comma-separated (e.g. `--optimize-for-size`, which it also has).
+      "v8-flags": { type: "string", value: "A,B", help: "other V8 flags" },
     },
   });
   const count = Number(values.count);

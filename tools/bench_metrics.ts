@@ -15,6 +15,13 @@ import {
 } from "../src/runtime/observability/mod.ts";
 import { serveMetrics } from "../src/runtime/serving/mod.ts";
 import { Store } from "../src/runtime/cache/mod.ts";
+import { taskArgs } from "./task_args.ts";
+
+taskArgs({
+  task: "bench:metrics",
+  summary: "the cost of the Database metrics per scrape",
+  options: {},
+});
 
 const DATABASES = 1_000;
 const RUNS = 50;

@@ -13,7 +13,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { KubeClient } from "../src/runtime/client/mod.ts";
 import { runFloor } from "./bench_floor.ts";
 import { FAST_CONTROL_PLANE } from "./loadtest.ts";
@@ -30,6 +29,7 @@ import {
 } from "./load/workload.ts";
 import { ControlPlane, eventually, startOperator, startPeerOperator } from "./testenv/mod.ts";
 import type { OperatorProcess } from "./testenv/operator.ts";
+import { taskArgs } from "./task_args.ts";
 
 /** Which operator a run drives. */
 export type OperatorKind = "ours" | "peer";
@@ -271,16 +271,21 @@ async function settledRequests(metricsUrl: string): Promise<Map<string, number>>
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    strict: true,
+  const values = taskArgs({
+    task: "bench:peer",
+    summary: "the operator against controller-runtime in the same run",
     options: {
-      count: { type: "string", default: "1000" },
-      concurrency: { type: "string", default: "50" },
-      "max-concurrent-reconciles": { type: "string", default: "2" },
-      "no-floor": { type: "boolean", default: false },
-      chart: { type: "string", default: "docs/perf/bench-peer-{count}.svg" },
-      timeout: { type: "string", default: "1800" },
+      count: { type: "string", default: "1000", value: "N", help: "Databases" },
+      concurrency: { type: "string", default: "50", value: "N", help: "parallel creations" },
+      "max-concurrent-reconciles": { type: "string", default: "2", value: "N", help: "workers" },
+      "no-floor": { type: "boolean", default: false, help: "leave the floor run out" },
+      chart: {
+        type: "string",
+        default: "docs/perf/bench-peer-{count}.svg",
+        value: "PATH",
+        help: "chart",
+      },
+      timeout: { type: "string", default: "1800", value: "S", help: "seconds per run" },
     },
   });
   const count = Number(values.count);

@@ -6,6 +6,7 @@
  */
 
 import { WorkQueue } from "../src/runtime/queue/mod.ts";
+import { taskArgs } from "./task_args.ts";
 
 const KEYS = 100_000;
 const WORKERS = 4;
@@ -33,4 +34,7 @@ export async function measureQueue(): Promise<string> {
     `${cyclesPerSecond.toLocaleString("en-US")} keys/s (${WORKERS} workers, realClock)`;
 }
 
-if (import.meta.main) console.log(await measureQueue());
+if (import.meta.main) {
+  taskArgs({ task: "bench:queue", summary: "the work queue's throughput", options: {} });
+  console.log(await measureQueue());
+}

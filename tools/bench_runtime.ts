@@ -10,11 +10,17 @@ import { Informer, stripManagedFields } from "../src/runtime/cache/mod.ts";
 import { collectionPath, CORE, type KubeObject } from "../src/runtime/client/mod.ts";
 import { measureQueue } from "./bench_queue.ts";
 import { ControlPlane } from "./testenv/mod.ts";
+import { taskArgs } from "./task_args.ts";
 
 const OBJECTS = 10_000;
 const gc = (globalThis as { gc?: () => void }).gc;
 
 if (import.meta.main) {
+  taskArgs({
+    task: "bench:runtime",
+    summary: "the runtime's queue, cache and watch costs",
+    options: {},
+  });
   if (!gc) throw new Error("Run with --v8-flags=--expose-gc (deno task bench:runtime does)");
   console.log(await measureQueue());
   await using plane = await ControlPlane.start({ installCRDs: false });

@@ -11,8 +11,14 @@
  */
 import { cacheDir, ensureAll, pinnedVersions } from "./testenv/binaries.ts";
 import { ensureImage, type ImageName, missingForRealNode } from "./testenv/mod.ts";
+import { taskArgs } from "./task_args.ts";
 
 if (import.meta.main) {
+  taskArgs({
+    task: "controlplane",
+    summary: "builds the control-plane and node binaries and the node images once (cached)",
+    options: {},
+  });
   const started = performance.now();
   await ensureAll().catch((error) => {
     // One line, not a stack trace: what is missing and how to go on.

@@ -8,18 +8,24 @@
  *
  * @module
  */
-import { parseClusterArgs } from "./cluster_args.ts";
+import { helpAsked, parseClusterArgs } from "./cluster_args.ts";
 import { ControlPlane } from "./testenv/mod.ts";
 
+const USAGE = "usage: deno task cluster [--real-nodes 1-3 | --real-node] [--object-store]\n" +
+  "  the local control plane in cluster mode with the CRD installed; prints KUBECONFIG=…";
+
 if (import.meta.main) {
+  if (helpAsked(Deno.args)) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
   let flags;
   try {
     flags = parseClusterArgs(Deno.args);
     if (flags.rest.length) throw new Error(`unknown argument ${flags.rest[0]}`);
   } catch (error) {
     console.error(
-      `deno task cluster: ${(error as Error).message} ` +
-        "(usage: deno task cluster [--real-nodes 1-3] [--object-store])",
+      `deno task cluster: ${(error as Error).message}\n${USAGE}`,
     );
     Deno.exit(2);
   }

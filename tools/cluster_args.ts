@@ -41,3 +41,9 @@ export function parseClusterArgs(args: string[]): ClusterArgs {
   }
   return out;
 }
+
+/** Whether `--help` or `-h` is among the arguments (after a leading `--`). */
+export function helpAsked(args: string[]): boolean {
+  const given = args[0] === "--" ? args.slice(1) : args;
+  return given.includes("--help") || given.includes("-h");
+}

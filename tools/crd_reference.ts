@@ -12,6 +12,7 @@
  * @module
  */
 import { parse } from "yaml";
+import { taskArgs } from "./task_args.ts";
 
 /** The CRDs the page covers, in its order. */
 export const CRD_FILES = [
@@ -125,8 +126,16 @@ export function renderReference(crds: string[]): string {
 }
 
 if (import.meta.main) {
+  taskArgs({
+    task: "docs:reference",
+    summary: `writes ${REFERENCE_PAGE} from the CRDs' schemas`,
+    options: {},
+  });
   const crds = await Promise.all(CRD_FILES.map((f) => Deno.readTextFile(f)));
   await Deno.mkdir("docs/reference", { recursive: true });
   await Deno.writeTextFile(REFERENCE_PAGE, renderReference(crds));
+  const fmt = await new Deno.Command("deno", { args: ["fmt", "-q", REFERENCE_PAGE] })
+    .spawn().status;
+  if (!fmt.success) Deno.exit(1);
   console.log(`wrote ${REFERENCE_PAGE}`);
 }

@@ -7,16 +7,24 @@
  *
  * @module
  */
-import { parseClusterArgs } from "./cluster_args.ts";
+import { helpAsked, parseClusterArgs } from "./cluster_args.ts";
 import { printObjectStore } from "./cluster.ts";
 import { ControlPlane, startOperator } from "./testenv/mod.ts";
 
+const USAGE = "usage: deno task dev [--real-nodes 1-3 | --real-node] [--object-store] " +
+  "[operator flags]\n  the one-command demo: a local cluster, the samples and the operator " +
+  "(its flags: deno task start --help); Ctrl-C stops everything";
+
 if (import.meta.main) {
+  if (helpAsked(Deno.args)) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
   let flags;
   try {
     flags = parseClusterArgs(Deno.args);
   } catch (error) {
-    console.error(`deno task dev: ${(error as Error).message}`);
+    console.error(`deno task dev: ${(error as Error).message}\n${USAGE}`);
     Deno.exit(2);
   }
   const plane = await ControlPlane.start({

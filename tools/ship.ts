@@ -165,6 +165,15 @@ export async function ship(task: string, extra: string[] = [], env: Env = {}): P
     console.error(`ship: ${error.message}`);
     return 2;
   }
+  if (extra[0] === "--") extra = extra.slice(1);
+  if (extra.includes("--help") || extra.includes("-h")) {
+    console.log(
+      `usage: deno task ${task} [arguments for ${plan.command[0]}]\n  runs: ` +
+        `${plan.command.join(" ")}${plan.overlay ? " <overlay of manifests with $IMG>" : ""}` +
+        `${plan.output ? ` > ${plan.output}` : ""}`,
+    );
+    return 0;
+  }
   const [tool, ...args] = plan.command as [string, ...string[]];
   await using overlay = plan.overlay === undefined ? undefined : await imageOverlay(plan.overlay);
   if (overlay) args.push(overlay.dir);

@@ -109,20 +109,33 @@ function v8Flags(container: Obj): string | undefined {
   return (container.env as Obj[]).find((e) => e.name === "DENO_V8_FLAGS")?.value;
 }
 
-Deno.test("The V8 flags follow the memory limit (old space 1/2 of it, memory over speed), and are absent without one", async () => {
+Deno.test("The memory limit is checked against the image's compiled-in V8 old space, and no DENO_V8_FLAGS (which a compiled binary ignores) is set", async () => {
   const manager = async (...args: string[]) => {
     const { objects } = await template(...args);
     return find(objects, "Deployment", SA).spec.template.spec.containers[0];
   };
-  assert.equal(v8Flags(await manager()), "--max-old-space-size=128,--optimize-for-size");
-  const gi = await manager("--set", "resources.limits.memory=2Gi");
-  assert.equal(v8Flags(gi), "--max-old-space-size=1024,--optimize-for-size");
-  const bytes = await manager("--set", "resources.limits.memory=400000000");
-  assert.equal(v8Flags(bytes), "--max-old-space-size=190,--optimize-for-size");
+  assert.equal(v8Flags(await manager()), undefined);
+  assert.equal(
+    (await manager("--set", "resources.limits.memory=2Gi")).resources.limits.memory,
+    "2Gi",
+  );
   assert.equal(v8Flags(await manager("--set", "resources.limits=null")), undefined);
-  const out = await helm("template", "x", CHART, "--set", "resources.limits.memory=1.5Gi");
-  assert.notEqual(out.code, 0);
-  assert.match(out.stderr, /resources\.limits\.memory/);
+  // 1/2 of 400000000 bytes is 190 MiB: enough for a 190 MiB old space, not for 191.
+  await manager("--set", "resources.limits.memory=400000000", "--set", "image.maxOldSpaceMiB=190");
+  for (
+    const [args, message] of [
+      [["resources.limits.memory=200Mi"], /less than twice .*128 MiB.*256Mi or more/],
+      [
+        ["resources.limits.memory=400000000", "image.maxOldSpaceMiB=191"],
+        /MAX_OLD_SPACE_MIB/,
+      ],
+      [["resources.limits.memory=1.5Gi"], /resources\.limits\.memory 1\.5Gi: write a whole/],
+    ] as const
+  ) {
+    const out = await helm("template", "x", CHART, ...args.flatMap((a) => ["--set", a]));
+    assert.notEqual(out.code, 0, args.join(" "));
+    assert.match(out.stderr, message);
+  }
 });
 
 Deno.test("Non-default values: image, replicas, resources, leader election, metrics, monitoring, network policy, one namespace", async () => {
@@ -136,11 +149,7 @@ Deno.test("Non-default values: image, replicas, resources, leader election, metr
     requests: { cpu: "50m", memory: "128Mi" },
     limits: { cpu: "1", memory: "512Mi" },
   });
-  assert.equal(
-    v8Flags(manager),
-    "--max-old-space-size=256,--optimize-for-size",
-    "1/2 of the memory limit",
-  );
+  assert.equal(v8Flags(manager), undefined, "the image's binary has its V8 flags compiled in");
   const flags = parseFlags(manager.args);
   assert.equal(flags.leaderElect, true);
   assert.equal(flags.leaderElectionId, "databases.example.org");

@@ -4,6 +4,7 @@
  * course's Task 4.3 metrics flow works verbatim (port-forward, token, curl).
  */
 import assert from "node:assert/strict";
+import { DEFAULT_OLD_SPACE_MIB } from "../../tools/compile.ts";
 import type { Lease } from "../../src/runtime/leader_election/mod.ts";
 import { binaryPath, ControlPlane, eventually } from "../../tools/testenv/mod.ts";
 import { forwarding, mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
@@ -42,6 +43,13 @@ realNodeTest(
       for (const pod of pods) {
         assert.equal(pod.spec.containers[0]!.securityContext.readOnlyRootFilesystem, true);
       }
+      // The heap limit the shipped binary is compiled with, under the manifests' 256Mi limit.
+      const log = await kubectl(["logs", "-n", NS, `deployment/${DEPLOYMENT}`]);
+      const line = log.split("\n").find((l) => l.includes("Memory limits")) ?? "";
+      const heap = Number(line.match(/heapLimitMiB\W+(\d+)/)?.[1]);
+      assert.ok(heap >= DEFAULT_OLD_SPACE_MIB && heap <= DEFAULT_OLD_SPACE_MIB + 96, line);
+      assert.match(line, /containerLimitMiB\W+256\b/);
+      assert.doesNotMatch(log, /heap limit is above|DENO_V8_FLAGS asks/);
     });
 
     await t.step("exactly one of them holds the Lease", async () => {

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { gitCommit, stageSources } from "../../tools/compile.ts";
+import { parse, parseAllDocuments } from "yaml";
+import {
+  compileArgs,
+  DEFAULT_OLD_SPACE_MIB,
+  gitCommit,
+  parseCompileArgs,
+  shippedV8Flags,
+  stageSources,
+} from "../../tools/compile.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
@@ -42,4 +50,52 @@ Deno.test("gitCommit() names HEAD, marks changes as -dirty, and is unknown outsi
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("The binary is compiled with its V8 flags (a compiled binary ignores DENO_V8_FLAGS), sized for the 256Mi that ships", async () => {
+  const args = compileArgs("/stage/main.ts");
+  assert.ok(
+    args.includes("--v8-flags=--max-old-space-size=128,--optimize-for-size"),
+    args.join(" "),
+  );
+  assert.ok(args.includes("-P=operator") && args.includes("--config=/stage/deno.json"));
+  assert.deepEqual(parseCompileArgs(["--", "--commit=abc"]), { commit: "abc", oldSpaceMiB: 128 });
+  assert.equal(parseCompileArgs(["--max-old-space-size=256"]).oldSpaceMiB, 256);
+  assert.throws(() => parseCompileArgs(["--max-old-space-size=1.5Gi"]), /whole number of MiB/);
+  assert.throws(() => parseCompileArgs(["--kubeconfig"]), /unknown argument --kubeconfig/);
+  // What ships: the Dockerfile's default, the manifests' and the chart's limits, no env flag.
+  const read = (path: string) => Deno.readTextFile(`${REPO}${path}`);
+  assert.match(
+    await read("Dockerfile"),
+    new RegExp(`ARG MAX_OLD_SPACE_MIB=${DEFAULT_OLD_SPACE_MIB}\n`),
+  );
+  assert.match(await read("Dockerfile"), /--max-old-space-size=\$\{MAX_OLD_SPACE_MIB\}/);
+  const deployment = parseAllDocuments(await read("manifests/manager/manager.yaml"))
+    .map((d) => d.toJS()).find((o) => o.kind === "Deployment");
+  const limit = `${2 * DEFAULT_OLD_SPACE_MIB}Mi`;
+  assert.equal(deployment.spec.template.spec.containers[0].resources.limits.memory, limit);
+  const values = parse(await read("charts/postgres-operator/values.yaml"));
+  assert.equal(values.image.maxOldSpaceMiB, DEFAULT_OLD_SPACE_MIB);
+  assert.equal(values.resources.limits.memory, limit);
+  for (
+    const path of [
+      "manifests/manager/manager.yaml",
+      "charts/postgres-operator/templates/deployment.yaml",
+    ]
+  ) {
+    assert.doesNotMatch(await read(path), /name: DENO_V8_FLAGS/, path);
+  }
+  assert.deepEqual(shippedV8Flags(), ["--max-old-space-size=128", "--optimize-for-size"]);
+});
+
+Deno.test("deno task compile --help prints its usage; a wrong argument exits 2 naming it", async () => {
+  const run = (...args: string[]) =>
+    new Deno.Command(Deno.execPath(), { args: ["run", "-A", `${REPO}tools/compile.ts`, ...args] })
+      .output();
+  const help = await run("--help");
+  assert.equal(help.code, 0);
+  assert.match(new TextDecoder().decode(help.stdout), /--max-old-space-size=MIB/);
+  const wrong = await run("--max-old-space-size=x");
+  assert.equal(wrong.code, 2);
+  assert.match(new TextDecoder().decode(wrong.stderr), /--max-old-space-size=x: the old-space/);
 });

@@ -84,21 +84,25 @@ the CRD, the dashboard or the alerts. Call with (dict "root" $ "object" $parsedO
 {{- end -}}
 
 {{/*
-V8's old-space limit in MiB: 1/2 of resources.limits.memory (README, "Memory"), so the garbage
-collector works harder as the heap nears it, before the kernel would kill the container. Empty
-without a memory limit; fails on a quantity it cannot read rather than guess.
+Checks resources.limits.memory against the V8 old-space limit compiled into the image's binary
+(image.maxOldSpaceMiB; a compiled binary ignores DENO_V8_FLAGS): the limit must be at least twice
+the old space (README, "Memory"), so the garbage collector works harder as the heap nears it,
+before the kernel would kill the container. Fails on a quantity it cannot read rather than guess.
 */}}
-{{- define "postgres-operator.heapLimitMiB" -}}
+{{- define "postgres-operator.checkMemoryLimit" -}}
 {{- $limit := dig "limits" "memory" "" (.Values.resources | default dict) | toString -}}
 {{- if $limit -}}
 {{- $units := dict "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 -}}
 {{- $parts := regexFindAll "^([0-9]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$" $limit 1 -}}
 {{- if not $parts -}}
-{{- fail (printf "resources.limits.memory %s: write a whole number of bytes, Ki, Mi, Gi, Ti, k, M, G or T, so the heap limit can be derived from it" $limit) -}}
+{{- fail (printf "resources.limits.memory %s: write a whole number of bytes, Ki, Mi, Gi, Ti, k, M, G or T, so it can be checked against the heap limit" $limit) -}}
 {{- end -}}
 {{- $number := regexReplaceAll "[^0-9]" $limit "" | int64 -}}
 {{- $unit := regexReplaceAll "^[0-9]+" $limit "" -}}
 {{- $bytes := mul $number (get $units $unit | default 1) -}}
-{{- div $bytes (mul 2 1048576) -}}
+{{- $heap := .Values.image.maxOldSpaceMiB | default 128 | int64 -}}
+{{- if lt (div $bytes 1048576) (mul 2 $heap) -}}
+{{- fail (printf "resources.limits.memory %s is less than twice the image's V8 old-space limit (image.maxOldSpaceMiB: %d MiB), so the kernel would kill the operator before V8 collects: raise the limit to %dMi or more, or build the image with --build-arg MAX_OLD_SPACE_MIB=<1/2 of the limit in MiB> and set image.maxOldSpaceMiB to it" $limit $heap (mul 2 $heap)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}

@@ -5,9 +5,11 @@
  *
  * V8 does not read cgroups: without `--max-old-space-size` its limit is about 4 GiB whatever the
  * container allows, so in a small container the kernel's OOM killer, not V8's garbage
- * collector, would be the first to act on growth. Deployments therefore derive the old-space
- * limit from the container limit (see README, "Memory"), and the operator logs both limits at
- * start and warns when the heap may outgrow the container.
+ * collector, would be the first to act on growth. The shipped binary is therefore compiled with an
+ * old-space limit of 1/2 of the manifests' container limit (a `deno compile`d binary runs with the
+ * V8 flags it was built with and ignores `DENO_V8_FLAGS`; see README, "Memory"), and the operator
+ * logs both limits at start and warns when the heap may outgrow the container, or when
+ * `DENO_V8_FLAGS` asks for a heap limit the process does not have.
  *
  * @module
  */
@@ -48,15 +50,50 @@ export function containerMemoryLimit(
 export interface MemoryLimits {
   heapLimitBytes: number;
   containerLimitBytes?: number;
+  /** The process is a `deno compile`d binary (`Deno.build.standalone`). */
+  standalone?: boolean;
+  /** `DENO_V8_FLAGS`, if set. */
+  envV8Flags?: string;
 }
 
 /** The limits this process runs under. */
 export function memoryLimits(): MemoryLimits {
   const containerLimitBytes = containerMemoryLimit();
+  let envV8Flags: string | undefined;
+  try {
+    envV8Flags = Deno.env.get("DENO_V8_FLAGS");
+  } catch {
+    // No env permission for it: nothing to compare.
+  }
   return {
     heapLimitBytes: v8.getHeapStatistics().heap_size_limit,
     ...(containerLimitBytes !== undefined ? { containerLimitBytes } : {}),
+    standalone: Deno.build.standalone === true,
+    ...(envV8Flags ? { envV8Flags } : {}),
   };
+}
+
+/**
+ * The old-space limit (MiB) `DENO_V8_FLAGS` asks for when the heap does not have it: a compiled
+ * binary ignores the variable. The heap limit is the old space plus V8's young generation (up to
+ * 96 MiB more), so one below the asked old space, or far above it, was not set by it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const MiB = 1048576;
+ * const flags = "--max-old-space-size=128,--optimize-for-size";
+ * assert.equal(ignoredOldSpaceMiB({ heapLimitBytes: 4192 * MiB, envV8Flags: flags }), 128);
+ * assert.equal(ignoredOldSpaceMiB({ heapLimitBytes: 176 * MiB, envV8Flags: flags }), undefined);
+ * ```
+ */
+export function ignoredOldSpaceMiB(limits: MemoryLimits): number | undefined {
+  const asked = limits.envV8Flags?.match(/(?:^|,)--max[-_]old[-_]space[-_]size=(\d+)(?:,|$)/);
+  if (!asked) return undefined;
+  const mib = Number(asked[1]);
+  const heapMiB = limits.heapLimitBytes / 1048576;
+  return heapMiB < mib || heapMiB > mib + 128 ? mib : undefined;
 }
 
 /**
@@ -81,11 +118,27 @@ export function logMemoryLimits(logger: Logger, limits: MemoryLimits = memoryLim
     heapLimitMiB: mib(limits.heapLimitBytes),
     containerLimitMiB: container === undefined ? "none" : mib(container),
   });
+  const ignored = ignoredOldSpaceMiB(limits);
+  if (ignored !== undefined) {
+    logger.warn(
+      `DENO_V8_FLAGS asks for a ${ignored} MiB old space, but the heap limit is ` +
+        `${mib(limits.heapLimitBytes)} MiB: ` +
+        (limits.standalone
+          ? "a compiled binary ignores DENO_V8_FLAGS and runs with the V8 flags it was built " +
+            "with (deno task compile --max-old-space-size, Docker MAX_OLD_SPACE_MIB)"
+          : "V8 did not take it"),
+    );
+  }
   if (container !== undefined && heapMayOutgrowContainer(limits)) {
+    const half = Math.floor(mib(container) / 2);
     logger.warn(
       "The V8 heap limit is above the container's memory limit, so the kernel, not the " +
-        "garbage collector, will act on growth; set DENO_V8_FLAGS=--max-old-space-size=" +
-        `${Math.floor(mib(container) / 2)} (1/2 of the limit, as the manifests do)`,
+        "garbage collector, will act on growth; " +
+        (limits.standalone
+          ? `build the binary with --max-old-space-size=${half} (deno task compile; Docker ` +
+            `--build-arg MAX_OLD_SPACE_MIB=${half})`
+          : `run it with --v8-flags=--max-old-space-size=${half}`) +
+        ", 1/2 of the limit, as the shipped image is built for its 256Mi",
     );
   }
 }

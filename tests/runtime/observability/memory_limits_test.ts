@@ -3,6 +3,7 @@ import {
   CGROUP_MEMORY_LIMIT_FILES,
   containerMemoryLimit,
   heapMayOutgrowContainer,
+  ignoredOldSpaceMiB,
   Logger,
   logMemoryLimits,
 } from "../../../src/runtime/observability/mod.ts";
@@ -43,5 +44,46 @@ Deno.test("logMemoryLimits() warns when the heap may outgrow the container, with
   assert.equal(logged[0].heapLimitMiB, 4096);
   assert.equal(logged[0].containerLimitMiB, 256);
   assert.equal(logged[1].level, "warn");
-  assert.match(logged[1].msg, /DENO_V8_FLAGS=--max-old-space-size=128 /);
+  assert.match(logged[1].msg, /--v8-flags=--max-old-space-size=128,/);
+  lines.length = 0;
+  logMemoryLimits(logger, { ...small, standalone: true });
+  assert.match(JSON.parse(lines[1]!).msg, /MAX_OLD_SPACE_MIB=128\)/);
+});
+
+Deno.test("logMemoryLimits() says when DENO_V8_FLAGS asked for a heap limit the process lacks", () => {
+  const lines: string[] = [];
+  const logger = new Logger({ format: "json", write: (line: string) => lines.push(line) });
+  const MiB = 1048576;
+  const envV8Flags = "--max-old-space-size=128,--optimize-for-size";
+  // A compiled binary with no flags compiled in: V8's default, DENO_V8_FLAGS ignored.
+  logMemoryLimits(logger, { heapLimitBytes: 4192 * MiB, standalone: true, envV8Flags });
+  const warned = lines.map((line) => JSON.parse(line)).filter((l) => l.level === "warn");
+  assert.equal(warned.length, 1);
+  assert.match(
+    warned[0].msg,
+    /asks for a 128 MiB old space, but the heap limit is 4192 MiB: a compiled binary ignores DENO_V8_FLAGS/,
+  );
+  // Taken: 128 MiB of old space and V8's young generation.
+  assert.equal(ignoredOldSpaceMiB({ heapLimitBytes: 176 * MiB, envV8Flags }), undefined);
+  assert.equal(
+    ignoredOldSpaceMiB({ heapLimitBytes: 176 * MiB, envV8Flags: "--optimize-for-size" }),
+    undefined,
+  );
+  assert.equal(ignoredOldSpaceMiB({ heapLimitBytes: 64 * MiB, envV8Flags }), 128);
+});
+
+Deno.test("This process has the heap limit its DENO_V8_FLAGS asked for, when it ran with them", () => {
+  // `deno run` reads DENO_V8_FLAGS: the check above agrees with V8 about a real process.
+  const out = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "import v8 from 'node:v8'; console.log(v8.getHeapStatistics().heap_size_limit)"],
+    env: { DENO_V8_FLAGS: "--max-old-space-size=128,--optimize-for-size" },
+  }).outputSync();
+  const heapLimitBytes = Number(new TextDecoder().decode(out.stdout));
+  assert.ok(heapLimitBytes > 0);
+  const envV8Flags = "--max-old-space-size=128,--optimize-for-size";
+  assert.equal(ignoredOldSpaceMiB({ heapLimitBytes, envV8Flags }), undefined);
+  assert.equal(
+    ignoredOldSpaceMiB({ heapLimitBytes, envV8Flags: "--max-old-space-size=1024" }),
+    1024,
+  );
 });

@@ -17,6 +17,7 @@
  */
 import { createHash } from "node:crypto";
 import { assembleRootfs } from "../../rootfs.ts";
+import { shippedV8Flags } from "../../compile.ts";
 import { binaryPath, cacheRoot } from "../binaries.ts";
 import { sh } from "../command.ts";
 import { type ImageConfig, writeOciLayout } from "./oci_layout.ts";
@@ -67,7 +68,16 @@ const RECIPES: Record<ImageName, Recipe> = {
   "operator": {
     names: [OPERATOR_IMAGE],
     config: {
-      Entrypoint: ["/deno", "run", "-P=operator", "--cached-only", "/app/main.ts"],
+      // The V8 flags `deno task compile` builds the shipped binary with, so the pod runs as the
+      // image that ships does (DENO_V8_FLAGS would reach `deno run`, not a compiled binary).
+      Entrypoint: [
+        "/deno",
+        "run",
+        "-P=operator",
+        "--cached-only",
+        `--v8-flags=${shippedV8Flags().join(",")}`,
+        "/app/main.ts",
+      ],
       Env: ["DENO_DIR=/deno-dir", "DENO_NO_UPDATE_CHECK=1", "NO_COLOR=1"],
       WorkingDir: "/app",
       User: "65532:65532",

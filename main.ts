@@ -5,7 +5,12 @@
  * @module
  */
 import { parseFlags, USAGE, UsageError } from "./src/cli/flags.ts";
-import { checkDatabaseCrd, setupDatabaseController } from "./src/database/mod.ts";
+import {
+  CA_SECRET,
+  checkDatabaseCrd,
+  ensureCertificateAuthority,
+  setupDatabaseController,
+} from "./src/database/mod.ts";
 import {
   DelegatingAuthenticator,
   parseBindAddress,
@@ -128,7 +133,17 @@ async function main(args: string[]): Promise<number> {
     gracefulShutdownMs: flags.gracefulShutdownMs,
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
   });
+  // The installation's CA, beside the Lease: every Database's server certificate is its.
+  const caNamespace = flags.leaderElectionNamespace ?? connection.namespace;
+  const ca = await ensureCertificateAuthority(client, caNamespace).catch((error) => {
+    logger.error("Cannot read or make the certificate authority", {
+      secret: `${caNamespace}/${CA_SECRET}`,
+      error: (error as Error).message,
+    });
+    Deno.exit(1);
+  });
   setupDatabaseController(manager, {
+    tls: { ca, clusterDomain: flags.clusterDomain },
     maxConcurrentReconciles: flags.maxConcurrentReconciles,
     instance,
     metrics: metrics.registry,

@@ -28,6 +28,8 @@ export interface Flags {
   leaderElect: boolean;
   leaderElectionId: string;
   leaderElectionNamespace?: string;
+  /** The cluster's DNS domain, for the names server certificates cover. */
+  clusterDomain: string;
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
@@ -73,6 +75,7 @@ Connection:
 
 Reconciling:
   --max-concurrent-reconciles N      Database reconciles run in parallel (default 2)
+  --cluster-domain DOMAIN            the cluster's DNS domain, named in server certificates (default cluster.local)
   --graceful-shutdown-timeout SECS   time for reconciles in flight to finish on SIGTERM (default 30)
 
 Serving:
@@ -142,6 +145,7 @@ export function parseFlags(argv: string[]): Flags {
         "leader-elect": { type: "boolean" },
         "leader-election-id": { type: "string" },
         "leader-election-namespace": { type: "string" },
+        "cluster-domain": { type: "string" },
         "leader-elect-lease-duration": { type: "string" },
         "leader-elect-renew-deadline": { type: "string" },
         "leader-elect-retry-period": { type: "string" },
@@ -206,6 +210,7 @@ export function parseFlags(argv: string[]): Flags {
     healthProbeBindAddress: str("health-probe-bind-address") ?? ":8081",
     leaderElect: bool("leader-elect", false),
     leaderElectionId: str("leader-election-id") ?? "postgres-operator.example.com",
+    clusterDomain: "cluster.local",
     leaseDurationMs: num("leader-elect-lease-duration", 15, 1) * 1000,
     renewDeadlineMs: num("leader-elect-renew-deadline", 10, 1) * 1000,
     retryPeriodMs: num("leader-elect-retry-period", 2, 0.1) * 1000,
@@ -236,6 +241,15 @@ export function parseFlags(argv: string[]): Flags {
     if (value !== undefined) Object.assign(flags, { [camel(name)]: value });
   }
   if (logFormat) flags.logFormat = logFormat;
+  const domain = str("cluster-domain");
+  if (domain !== undefined) {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) {
+      throw new UsageError(
+        `--cluster-domain must be a DNS domain such as cluster.local, got "${domain}"`,
+      );
+    }
+    flags.clusterDomain = domain;
+  }
   const certDir = str("metrics-cert-dir");
   if (certDir) flags.metricsCertDir = certDir;
   return flags;

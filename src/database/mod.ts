@@ -26,3 +26,4 @@ export {
   setupDatabaseController,
 } from "./reconcile/controller.ts";
 export { checkDatabaseCrd, DATABASE_CRD } from "./reconcile/crd_installed.ts";
+export { CA_SECRET, ensureCertificateAuthority } from "./tls/mod.ts";

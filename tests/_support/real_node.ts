@@ -86,12 +86,29 @@ export async function psql(
     container: {
       image: options.image ?? "postgres:17",
       command: ["psql", "$(URI)", "-v", "ON_ERROR_STOP=1", "-X", "-tA", "-c", sql],
-      env: [{ name: "URI", ...uri }],
+      env: [{ name: "URI", ...uri }, ...(options.secret ? CA_ENV : [])],
+      ...(options.secret ? { volumeMounts: [CA_MOUNT] } : {}),
     },
+    ...(options.secret ? { volumes: [caVolume(options.secret)] } : {}),
   });
   if (!run.succeeded) throw new Error(`psql failed: ${run.logs}`);
   return run.logs.trim();
 }
+
+/**
+ * A client's trust in a Database's server: its Secret's `ca.crt`, mounted, and libpq told to
+ * use it, so the Secret's `uri` (`sslmode=verify-full`) verifies the server's name.
+ */
+export function caVolume(secret: string) {
+  return {
+    name: "database-ca",
+    secret: { secretName: secret, items: [{ key: "ca.crt", path: "ca.crt" }], optional: true },
+  };
+}
+/** Where {@linkcode caVolume} is mounted. */
+export const CA_MOUNT = { name: "database-ca", mountPath: "/etc/database-ca", readOnly: true };
+/** libpq's root certificate: the mounted CA. */
+export const CA_ENV = [{ name: "PGSSLROOTCERT", value: "/etc/database-ca/ca.crt" }];
 
 /** Options for {@linkcode runPod}. */
 export interface RunPodOptions {

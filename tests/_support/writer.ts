@@ -9,6 +9,7 @@
  */
 import type { ControlPlane } from "../../tools/testenv/mod.ts";
 import { eventually } from "../../tools/testenv/mod.ts";
+import { CA_ENV, CA_MOUNT, caVolume } from "./real_node.ts";
 
 /** One write as the client saw it: its row id, when it ended (ms), and whether it committed. */
 export interface Write {
@@ -65,8 +66,11 @@ export async function startWriter(
             { name: "URI", valueFrom: { secretKeyRef: { name: secret, key: "uri" } } },
             { name: "WRITER", value: name },
             { name: "PGCONNECT_TIMEOUT", value: "2" },
+            ...CA_ENV,
           ],
+          volumeMounts: [CA_MOUNT],
         }],
+        volumes: [caVolume(secret)],
       },
     },
   });

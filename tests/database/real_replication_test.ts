@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import type { Database } from "../../src/database/api/types.ts";
 import { ControlPlane, eventually, startOperator } from "../../tools/testenv/mod.ts";
-import { mustKubectl, psql, realNodeTest } from "../_support/real_node.ts";
+import { mustKubectl, psql, realNodeTest, runPod } from "../_support/real_node.ts";
+import { createCertificate } from "../../src/runtime/serving/mod.ts";
 import { createDatabase, VALID_SPEC } from "../_support/databases.ts";
 
 const SECRET = "valid-db-credentials";
@@ -105,6 +106,54 @@ realNodeTest("replicas 3 is a primary with two streaming standbys", async (t) =>
       /read-only transaction/,
     );
   });
+
+  await t.step(
+    "TLS: the uri verifies the server (verify-full), both standbys stream over TLS, another CA and a name not in the certificate are refused",
+    async () => {
+      const ssl = "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+      assert.match(await psql(plane, ssl, { secret: SECRET }), /^t\|TLSv1\.[23]$/);
+      const walSenders = "SELECT count(*) FROM pg_stat_replication r JOIN pg_stat_ssl s " +
+        "USING (pid) WHERE s.ssl AND r.state = 'streaming'";
+      assert.equal(await psql(plane, walSenders, { secret: SECRET }), "2");
+      const pods = JSON.parse(
+        await kubectl(["get", "pods", "-l", "database=valid-db", "-o", "json"]),
+      )
+        .items as { status: { podIP: string } }[];
+      // pg_hba.conf has hostssl lines only: a plaintext client is refused by the server.
+      const plain = (await uriAt("valid-db.default.svc")).replace("verify-full", "disable");
+      await assert.rejects(
+        psql(plane, "SELECT 1", { secret: SECRET, uri: plain }),
+        /no pg_hba\.conf entry .*no encryption/,
+      );
+      // verify-full checks the name: an address the certificate does not name is refused.
+      await assert.rejects(
+        psql(plane, "SELECT 1", { secret: SECRET, uri: await uriAt(pods[0]!.status.podIP) }),
+        /server certificate for .* does not match host name|does not match/,
+      );
+      // A client that trusts another CA refuses the server.
+      const other = await createCertificate({ commonName: "another CA", isCA: true });
+      await kubectl(["create", "configmap", "other-ca", `--from-literal=ca.crt=${other.certPem}`]);
+      try {
+        const run = await runPod(plane, {
+          name: "psql-other-ca",
+          container: {
+            image: "postgres:17",
+            command: ["psql", "$(URI)", "-XtAc", "SELECT 1"],
+            env: [
+              { name: "URI", valueFrom: { secretKeyRef: { name: SECRET, key: "uri" } } },
+              { name: "PGSSLROOTCERT", value: "/other/ca.crt" },
+            ],
+            volumeMounts: [{ name: "other", mountPath: "/other" }],
+          },
+          volumes: [{ name: "other", configMap: { name: "other-ca" } }],
+        });
+        assert.equal(run.succeeded, false, run.logs);
+        assert.match(run.logs, /certificate verify failed/);
+      } finally {
+        await kubectl(["delete", "configmap", "other-ca"]);
+      }
+    },
+  );
 
   await t.step("scale 3 → 1 → 3: the standbys come back with every row", async () => {
     await scale(1);

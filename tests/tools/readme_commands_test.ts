@@ -33,7 +33,7 @@ export function readmeCommands(markdown: string): string[] {
   return commands;
 }
 
-/** The words of a shell line: quotes removed, a trailing `# comment` dropped. */
+/** The words of a shell line's first command: quotes removed, a pipe, redirect or comment ends it. */
 export function shellWords(line: string): string[] {
   const words: string[] = [];
   let word: string | undefined;
@@ -48,7 +48,7 @@ export function shellWords(line: string): string[] {
     } else if (/\s/.test(char)) {
       if (word !== undefined) words.push(word);
       word = undefined;
-    } else if (char === "#" && word === undefined) break;
+    } else if ((char === "#" && word === undefined) || "|;<>&".includes(char)) break;
     else word = (word ?? "") + char;
   }
   if (word !== undefined) words.push(word);

@@ -43,6 +43,11 @@ export function podsServiceName(db: Database): string {
   return `${db.metadata.name}-pods`;
 }
 
+/** `<pod>.<name>-pods.<namespace>.svc`: a pod's DNS name through the governing Service. */
+export function podHost(db: Database, pod: string): string {
+  return `${pod}.${podsServiceName(db)}.${db.metadata.namespace}.svc`;
+}
+
 /**
  * The primary's pod name: `status.currentPrimary`, a fact the operator decides, and ordinal 0
  * until it has written one (a new Database).

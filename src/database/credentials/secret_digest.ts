@@ -11,6 +11,13 @@ import { isSubset, type KubeObject } from "../../runtime/client/mod.ts";
 import { credentialsVersion } from "./credentials_version.ts";
 import { connectionUri, desiredSecret, REPLICATION_PASSWORD_KEY, type Secret } from "./secret.ts";
 import { type Database, type DatabaseSpec, POSTGRES_PORT, serviceHost } from "../api/mod.ts";
+import {
+  caFingerprint,
+  certificateCurrent,
+  PG_HBA,
+  TLS_ANNOTATION,
+  type TlsSettings,
+} from "../tls/mod.ts";
 
 /** A credentials Secret as the cache keeps it. */
 export interface CachedSecret extends KubeObject {
@@ -27,6 +34,10 @@ export interface SecretDigest {
   connection: string;
   /** Whether it holds a replication password. */
   replication: boolean;
+  /** With a server certificate and key: the fingerprint of its `ca.crt`. */
+  ca?: string;
+  /** Whether its `pg_hba.conf` is the operator's current {@linkcode PG_HBA}. */
+  hba?: boolean;
 }
 
 function connectionDigest(username: string, database: string, host: string, port: string) {
@@ -63,17 +74,22 @@ function decoded(secret: Secret, key: string): string | undefined {
  * ```
  */
 export function digestSecret(secret: Secret): SecretDigest | undefined {
-  const [username, password, database, host, port, uri] = [
+  const [username, password, database, host, port, uri, cert, key, ca, hba] = [
     "username",
     "password",
     "database",
     "host",
     "port",
     "uri",
+    "tls.crt",
+    "tls.key",
+    "ca.crt",
+    "pg_hba.conf",
   ].map((key) => decoded(secret, key));
+  const serving = Boolean(cert && key && ca);
   if (
     username === undefined || !password || database === undefined || host === undefined ||
-    port === undefined || uri !== connectionUri(username, password, host, port, database)
+    port === undefined || uri !== connectionUri(username, password, host, port, database, serving)
   ) {
     return undefined;
   }
@@ -81,20 +97,29 @@ export function digestSecret(secret: Secret): SecretDigest | undefined {
     credentials: credentialsVersion(username, password),
     connection: connectionDigest(username, database, host, port),
     replication: !!decoded(secret, REPLICATION_PASSWORD_KEY),
+    ...(serving ? { ca: caFingerprint(ca!), hba: hba === PG_HBA } : {}),
   };
 }
 
 /**
  * Whether a cached Secret is what {@linkcode desiredSecret} would make for `db` with the
- * passwords it already holds: then nothing needs writing and the pods' credentials annotation
- * is its digest's.
+ * passwords it already holds and, with `tls`, a server certificate of the current CA that is
+ * not yet due for renewal: then nothing needs writing and the pods' credentials annotation is
+ * its digest's.
  */
-export function secretUpToDate(cached: CachedSecret, db: Database, spec: DatabaseSpec): boolean {
+export function secretUpToDate(
+  cached: CachedSecret,
+  db: Database,
+  spec: DatabaseSpec,
+  tls?: TlsSettings,
+): boolean {
   const digest = cached.digest;
   if (!digest) return false;
   const { data: _, ...desired } = desiredSecret(db, spec, "");
   return isSubset(desired, cached) &&
     digest.connection ===
       connectionDigest(spec.username, spec.databaseName, serviceHost(db), String(POSTGRES_PORT)) &&
-    (spec.replicas <= 1 || digest.replication);
+    (spec.replicas <= 1 || digest.replication) &&
+    (!tls || (digest.ca === tls.ca.fingerprint && digest.hba === true &&
+      certificateCurrent(cached.metadata.annotations?.[TLS_ANNOTATION], db, tls)));
 }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Database, type DatabaseSpec, primaryPod } from "../api/mod.ts";
+import { type Database, type DatabaseSpec, podHost, primaryPod } from "../api/mod.ts";
 import { DATABASE_POD_INDEX } from "../instances/mod.ts";
 import { decidePrimary, type InstanceView, type PrimaryProbes } from "./failover.ts";
 import { nodeCordoned, nodeLiveness, readNodeLease } from "./node_lease.ts";
@@ -70,12 +70,12 @@ export async function ensurePrimary(
     views.push(view);
   }
   const probes: PrimaryProbes = {};
-  let password: { user: string; password: string } | undefined;
+  let password: Awaited<ReturnType<typeof ownerCredentials>> | undefined;
   const ask = async (name: string) => {
     const ip = pods.get(name)?.status?.podIP;
     if (!ip) return undefined;
     password ??= await ownerCredentials(deps, db);
-    return await probeInstance({ host: ip, ...password });
+    return await probeInstance({ host: ip, ...password, servername: podHost(db, name) });
   };
   if (target && target !== current) {
     // Stopped as a primary: no answer, or (restarted to follow the target) as a standby.

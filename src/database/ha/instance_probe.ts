@@ -24,6 +24,10 @@ export interface ProbeTarget {
   host: string;
   user: string;
   password: string;
+  /** The Database's CA (its Secret's `ca.crt`): then over TLS, the server verified. */
+  ca?: string | undefined;
+  /** The name the server's certificate must carry (the pod's DNS name); `host` is an address. */
+  servername?: string | undefined;
   /** @default 2000 */
   timeoutMs?: number;
 }
@@ -67,6 +71,13 @@ export async function queryRow(
     user: target.user,
     password: target.password,
     database: "postgres",
+    ...(target.ca
+      ? {
+        ssl: target.servername
+          ? { ca: target.ca, servername: target.servername }
+          : { ca: target.ca, checkServerIdentity: () => undefined },
+      }
+      : {}),
     connectionTimeoutMillis: timeout,
     query_timeout: timeout,
     statement_timeout: timeout,

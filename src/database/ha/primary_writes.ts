@@ -112,11 +112,17 @@ export async function patchPrimary(
 export async function ownerCredentials(
   deps: { client: Pick<KubeClient, "request">; signal?: AbortSignal | undefined },
   db: Database,
-): Promise<{ user: string; password: string }> {
+): Promise<{ user: string; password: string; ca?: string }> {
   const secret = await deps.client.request<Secret>(
     "GET",
     objectPath(CORE.secrets, db.metadata.namespace, secretName(db)),
     { signal: deps.signal },
   );
-  return { user: passwordOf(secret, "username") ?? "", password: passwordOf(secret) ?? "" };
+  const ca = passwordOf(secret, "ca.crt");
+  return {
+    user: passwordOf(secret, "username") ?? "",
+    password: passwordOf(secret) ?? "",
+    // With TLS the instances are asked over it, each verified by its pod's name.
+    ...(ca ? { ca } : {}),
+  };
 }

@@ -67,18 +67,22 @@ export interface InstanceCaches {
   pods: Informer<Pod>;
 }
 
-/** Makes or updates the StatefulSet of `db`, whose pods run with `credentials`. */
+/**
+ * Makes or updates the StatefulSet of `db`, whose pods run with `credentials` and, with `tls`
+ * (which certificate the Secret holds), serve TLS with it.
+ */
 export async function ensureStatefulSet(
   ctx: StepContext,
   caches: InstanceCaches,
   db: Database,
   spec: DatabaseSpec,
   credentials: string,
+  tls?: string,
 ): Promise<InstancesOutcome> {
   const { client, signal } = ctx;
   let live = caches.statefulSets.get(`${db.metadata.namespace}/${db.metadata.name}`);
   if (!live) {
-    const desired = desiredStatefulSet(db, spec, volumeClaimTemplate(db, spec), credentials);
+    const desired = desiredStatefulSet(db, spec, volumeClaimTemplate(db, spec), credentials, tls);
     const made = await createOnly(
       ctx,
       CORE.statefulSets,
@@ -106,7 +110,7 @@ export async function ensureStatefulSet(
     return { replicas: spec.replicas };
   }
   const template = live?.spec?.volumeClaimTemplates?.[0] ?? volumeClaimTemplate(db, spec);
-  const desired = desiredStatefulSet(db, spec, template, credentials);
+  const desired = desiredStatefulSet(db, spec, template, credentials, tls);
   let storageProblem: string | undefined;
   const templateSize = template.spec.resources.requests.storage;
   // A hand-edited annotation that is not a quantity is ignored (and set right below).

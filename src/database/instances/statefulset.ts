@@ -54,6 +54,7 @@ import {
 } from "../credentials/mod.ts";
 import { backupPodAdditions } from "../backup/mod.ts";
 import { INSTANCE_MANAGER_SCRIPT } from "./instance_manager.ts";
+import { tlsPodAdditions } from "./tls_mount.ts";
 
 /** An apps/v1 StatefulSet, with the fields the operator reads. */
 export interface StatefulSet extends KubeObject {
@@ -124,13 +125,15 @@ export function volumeClaimTemplate(db: Database, spec: DatabaseSpec): VolumeCla
 /**
  * The StatefulSet as it should be. `template` is the live volumeClaimTemplate, which must be
  * kept once the StatefulSet exists; `credentials` is the Secret's {@linkcode credentialsVersion}
- * (a change rolls the pods, whose init container then applies the new password).
+ * (a change rolls the pods, whose init container then applies the new password); with `tls`
+ * (the Secret's server certificate, as its annotation names it), the server serves TLS.
  */
 export function desiredStatefulSet(
   db: Database,
   spec: DatabaseSpec,
   template: VolumeClaimTemplate = volumeClaimTemplate(db, spec),
   credentials = "",
+  tls?: string,
 ): StatefulSet {
   const fromSecret = (key: string) => ({
     valueFrom: { secretKeyRef: { name: secretName(db), key } },
@@ -166,6 +169,8 @@ export function desiredStatefulSet(
     volumeMounts: [dataMount, { name: "tmp", mountPath: "/tmp" }, ...tokenMount],
   };
   const backup = backupPodAdditions(db, spec, initBase);
+  const serving = tlsPodAdditions(db, tls);
+  const postgresArgs = [...backup.postgresArgs, ...serving.postgresArgs];
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -182,7 +187,7 @@ export function desiredStatefulSet(
       template: {
         metadata: {
           labels: labels(db),
-          annotations: { [CREDENTIALS_ANNOTATION]: credentials },
+          annotations: { [CREDENTIALS_ANNOTATION]: credentials, ...serving.annotations },
         },
         spec: {
           enableServiceLinks: false,
@@ -202,11 +207,11 @@ export function desiredStatefulSet(
           containers: [{
             name: "postgres",
             image: spec.image,
-            // The server's settings of spec.backup, as arguments of postgres (the instance
-            // manager passes its own on).
+            // The server's settings of spec.backup and TLS, as arguments of postgres (the
+            // instance manager passes its own on).
             ...(ha ? { command: ["bash", "-c", INSTANCE_MANAGER_SCRIPT, "instance-manager"] } : {}),
-            ...(backup.postgresArgs.length > 0
-              ? { args: ha ? backup.postgresArgs : ["postgres", ...backup.postgresArgs] }
+            ...(postgresArgs.length > 0
+              ? { args: ha ? postgresArgs : ["postgres", ...postgresArgs] }
               : {}),
             ports: [{ name: "postgres", containerPort: POSTGRES_PORT, protocol: "TCP" }],
             env: [
@@ -250,6 +255,7 @@ export function desiredStatefulSet(
               { name: "shm", mountPath: "/dev/shm" },
               ...tokenMount,
               ...backup.mounts,
+              ...serving.mounts,
             ],
           }],
           volumes: [
@@ -258,6 +264,7 @@ export function desiredStatefulSet(
             { name: "shm", emptyDir: { medium: "Memory", sizeLimit: "256Mi" } },
             ...(ha ? [TOKEN_PROJECTION] : []),
             ...backup.volumes,
+            ...serving.volumes,
           ],
         },
       },

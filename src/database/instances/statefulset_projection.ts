@@ -10,7 +10,9 @@ import { desiredStatefulSet, type StatefulSet } from "./statefulset.ts";
 /** Cache transform of owned StatefulSets. */
 export const projectStatefulSet = projection<StatefulSet>({
   metadata: WRITERS,
-  spec: openMaps(shapeOf(desiredStatefulSet(FULL_EXAMPLE, FULL_SPEC, undefined, "version").spec)),
+  spec: openMaps(
+    shapeOf(desiredStatefulSet(FULL_EXAMPLE, FULL_SPEC, undefined, "version", "certificate").spec),
+  ),
   status: {
     observedGeneration: true,
     replicas: true,

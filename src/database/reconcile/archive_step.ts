@@ -16,6 +16,7 @@ import {
   DATABASE_RESOURCE,
   type DatabaseStatus,
   FIELD_MANAGER,
+  podHost,
   primaryPod,
 } from "../api/mod.ts";
 import {
@@ -68,7 +69,7 @@ export async function ensureArchiveStatus(
   const ip = pod?.status?.podIP;
   if (!ip) return ARCHIVE_CHECK_MS;
   const row = await queryRow(
-    { host: ip, ...await ownerCredentials(deps, db) },
+    { host: ip, ...await ownerCredentials(deps, db), servername: podHost(db, primaryPod(db)) },
     ARCHIVER_QUERY,
   ) as ArchiverRow | undefined;
   if (!row) return ARCHIVE_CHECK_MS;

@@ -32,6 +32,7 @@ import {
 import { HA_OBJECT_TYPES, projectHaObject } from "../ha/mod.ts";
 import { setupBackupController } from "./backup_controller.ts";
 import { DatabaseMetrics } from "./metrics.ts";
+import type { TlsSettings } from "../tls/mod.ts";
 import { databasePriority, environmentOf } from "./priority.ts";
 import { DatabaseReconciler } from "./reconciler.ts";
 
@@ -44,6 +45,8 @@ export interface DatabaseControllerOptions {
   maxConcurrentReconciles?: number;
   /** `reportingInstance` of Events, e.g. the pod name. */
   instance: string;
+  /** The operator's CA and the server certificates' settings (`tls/`). */
+  tls?: TlsSettings;
   /** Registry for the `database_*` metrics (see `metrics.ts`); none are kept without it. */
   metrics?: client.Registry;
   /** How soon a Degraded Database is looked at again. @default 30_000 */
@@ -101,6 +104,7 @@ export function setupDatabaseController(
       instance: options.instance,
     }),
     logger: manager.logger.child({ controller: "database" }),
+    ...(options.tls ? { tls: options.tls } : {}),
     ...(options.degradedRetryMs !== undefined ? { degradedRetryMs: options.degradedRetryMs } : {}),
   });
   setupBackupController(manager, { backups, databases, pods, instance: options.instance });

@@ -62,6 +62,7 @@ import {
   type PrimaryOutcome,
 } from "../ha/mod.ts";
 import { type Observation, writeStatus } from "../status/mod.ts";
+import type { TlsSettings } from "../tls/mod.ts";
 import { ensureBackups } from "./archive_step.ts";
 import { releaseFinalizer } from "./finalizer.ts";
 import { refusedRestore } from "./restore_step.ts";
@@ -81,6 +82,8 @@ export interface DatabaseReconcilerOptions {
   haObjects: { [K in keyof HaObjectCaches]: Informer<KubeObject> };
   events: EventRecorder;
   logger: Logger;
+  /** The operator's CA and the certificates' settings: every Database serves TLS. */
+  tls?: TlsSettings;
   /** Source of condition timestamps. @default () => new Date() */
   now?: () => Date;
   /**
@@ -233,7 +236,7 @@ export class DatabaseReconciler {
     spec: DatabaseSpec,
   ): Promise<[SecretOutcome, InstancesOutcome]> {
     const [secret, haTaken] = await allSettledOrThrow(
-      ensureSecret(ctx, this.#secrets, db, spec),
+      ensureSecret(ctx, this.#secrets, db, spec, this.#o.tls),
       ensureHaObjects(ctx, this.#haObjects, db, spec),
     );
     // No StatefulSet on someone else's Secret: its pods would read it.
@@ -241,7 +244,7 @@ export class DatabaseReconciler {
     if (haTaken) return [secret, { replicas: spec.replicas, conflict: haTaken }];
     return [
       secret,
-      await ensureStatefulSet(ctx, this.#instances, db, spec, secret.credentials),
+      await ensureStatefulSet(ctx, this.#instances, db, spec, secret.credentials, secret.tls),
     ];
   }
 

@@ -29,6 +29,8 @@ export interface CertificateOptions {
   issuer?: Certificate;
   /** @default 365 */
   validDays?: number;
+  /** When it starts to be valid (a minute earlier, for clocks that differ). @default now */
+  now?: Date;
 }
 
 /** Creates a key pair and a certificate for it. */
@@ -38,8 +40,9 @@ export async function createCertificate(options: CertificateOptions): Promise<Ce
     `CN=${options.commonName}`,
     ...(options.organizations ?? []).map((o) => `O=${o}`),
   ].join(", ");
-  const notBefore = new Date(Date.now() - 60_000);
-  const notAfter = new Date(Date.now() + (options.validDays ?? 365) * 86_400_000);
+  const now = options.now?.getTime() ?? Date.now();
+  const notBefore = new Date(now - 60_000);
+  const notAfter = new Date(now + (options.validDays ?? 365) * 86_400_000);
   const names = [
     ...(options.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })),
     ...(options.ipAddresses ?? []).map((value) => ({ type: "ip" as const, value })),
@@ -93,6 +96,30 @@ export async function createCertificate(options: CertificateOptions): Promise<Ce
     cert,
     privateKey: keys.privateKey,
   };
+}
+
+/**
+ * A certificate and its PKCS#8 ECDSA P-256 key read back from PEM (as a Secret keeps them), able
+ * to sign others. @throws {Error} when either does not parse or the key does not match.
+ */
+export async function loadCertificate(certPem: string, keyPem: string): Promise<Certificate> {
+  const cert = new x509.X509Certificate(certPem);
+  const der = x509.PemConverter.decodeFirst(keyPem);
+  const privateKey = await crypto.subtle.importKey(
+    "pkcs8",
+    der,
+    { name: "ECDSA", namedCurve: "P-256" },
+    true,
+    ["sign"],
+  );
+  // The key signs what the certificate's public key verifies, or they are not a pair.
+  const data = new Uint8Array([1, 2, 3]);
+  const signature = await crypto.subtle.sign(ALGORITHM, privateKey, data);
+  const publicKey = await cert.publicKey.export(ALGORITHM, ["verify"]);
+  if (!(await crypto.subtle.verify(ALGORITHM, publicKey, signature, data))) {
+    throw new Error("the private key does not belong to the certificate");
+  }
+  return { certPem, keyPem, cert, privateKey };
 }
 
 /** A bare key pair as PEM (PKCS#8 private, SPKI public), e.g. for service-account tokens. */

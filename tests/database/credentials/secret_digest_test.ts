@@ -4,6 +4,8 @@ import { credentialsVersion } from "../../../src/database/credentials/credential
 import { desiredSecret, type Secret } from "../../../src/database/credentials/secret.ts";
 import { digestSecret, secretUpToDate } from "../../../src/database/credentials/secret_digest.ts";
 import type { Database, DatabaseSpec } from "../../../src/database/api/types.ts";
+import { caFingerprint, issueServerCertificate } from "../../../src/database/tls/mod.ts";
+import { createCertificate } from "../../../src/runtime/serving/mod.ts";
 
 const spec: DatabaseSpec = {
   image: "postgres:17",
@@ -61,4 +63,32 @@ Deno.test("secretUpToDate() agrees with comparing the whole desired Secret", () 
   assert.equal(secretUpToDate(cached(current), moved, spec), false, "host of another namespace");
   const { digest: _, ...undigested } = cached(current);
   assert.equal(secretUpToDate(undigested, db, spec), false);
+});
+
+Deno.test("With TLS: the uri asks for verify-full, the cache keeps no key, and a due certificate or a new CA is not up to date", async () => {
+  const issuer = await createCertificate({ commonName: "ca", isCA: true });
+  const ca = { issuer, certPem: issuer.certPem, fingerprint: caFingerprint(issuer.certPem) };
+  const issued = Date.parse("2026-12-01T00:00:00Z");
+  const settings = { ca, now: () => new Date(issued) };
+  const made = await issueServerCertificate(db, settings);
+  const secret = desiredSecret(db, spec, "p", undefined, { ...made, caPem: ca.certPem });
+  assert.match(atob(secret.data!.uri!), /\?sslmode=verify-full$/);
+  const cached = projectSecret(served(secret));
+  assert.equal(JSON.stringify(cached).includes("PRIVATE"), false, "no key in the cache");
+  assert.equal(cached.digest?.ca, ca.fingerprint);
+  assert.equal(secretUpToDate(cached, db, spec, settings), true);
+  assert.equal(
+    secretUpToDate(cached, db, spec, {
+      ...settings,
+      now: () => new Date(issued + 61 * 86_400_000),
+    }),
+    false,
+    "due",
+  );
+  const other = await createCertificate({ commonName: "other", isCA: true });
+  const next = { issuer: other, certPem: other.certPem, fingerprint: caFingerprint(other.certPem) };
+  assert.equal(secretUpToDate(cached, db, spec, { ...settings, ca: next }), false, "a new CA");
+  // Without TLS the same Secret is what the operator wants, and a plain uri stays plain.
+  assert.equal(secretUpToDate(cached, db, spec), true);
+  assert.doesNotMatch(atob(desiredSecret(db, spec, "p").data!.uri!), /sslmode/);
 });

@@ -85,6 +85,8 @@ export const LEADER_ELECTION_ROLE: Table = {
   "coordination.k8s.io/leases": ["create", "get", "update", "watch"],
   // src/runtime/leader_election/leader_label.ts: merge patch of the leader label on the operator's own pod.
   "/pods": ["patch"],
+  // src/database/tls/certificate_authority.ts: the CA Secret beside the Lease, read or made once.
+  "/secrets": ["create", "get"],
 };
 
 /** ClusterRole `metrics-auth-role`: src/runtime/serving/authenticator.ts reviews each scrape's token. */

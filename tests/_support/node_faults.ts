@@ -134,8 +134,10 @@ export async function failSteps(
     let row = "";
     await eventually(
       async () => {
-        row = await psql(plane, "SELECT v FROM kept", { secret: "", uri: await uri(), node: one })
-          .catch((e) => `${e}`);
+        // Its new pod may have no address yet: that is a retry, as a refused login is.
+        row = await uri().then((u) =>
+          psql(plane, "SELECT v FROM kept", { secret: "", uri: u, node: one })
+        ).catch((e) => `${e}`);
         return row === "on its own volume";
       },
       "keeper-0 serves its row again",

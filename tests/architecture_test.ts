@@ -82,7 +82,7 @@ const ROOMS: Record<string, string[]> = {
   tls: ["api"],
   credentials: ["api", "objects", "tls"],
   services: ["api", "objects"],
-  backup: ["api", "objects"],
+  backup: ["api", "objects", "tls"],
   instances: ["api", "objects", "credentials", "backup", "tls"],
   ha: ["api", "objects", "credentials", "instances"],
   status: ["api", "instances"],

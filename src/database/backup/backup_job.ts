@@ -21,6 +21,7 @@ import {
   secretName,
 } from "../api/mod.ts";
 import { BARMAN_SCRIPT_ENV } from "./barman.ts";
+import { hbaVolume, TLS_DIR } from "../tls/mod.ts";
 import { SCRIPT_ENV, storeEnv, storeMount, storeVolume } from "./store.ts";
 
 /** batch/v1 Jobs. */
@@ -127,6 +128,7 @@ export function backupJob(
               { name: "data", mountPath: DATA_DIR, readOnly: true },
               { name: "tmp", mountPath: "/tmp" },
               storeMount("BACKUP"),
+              { name: "tls", mountPath: TLS_DIR, readOnly: true },
             ],
           }],
           volumes: [
@@ -136,6 +138,8 @@ export function backupJob(
             },
             { name: "tmp", emptyDir: {} },
             storeVolume("BACKUP", spec.objectStore),
+            // barman-cloud-backup copies the server's hba_file, which is outside the data folder.
+            hbaVolume(secretName(db)),
           ],
         },
       },

@@ -7,13 +7,11 @@
  * @module
  */
 import { type Database, secretName } from "../api/mod.ts";
-import { PG_HBA_DIGEST, TLS_ANNOTATION } from "../tls/mod.ts";
+import { PG_HBA_DIGEST, TLS_ANNOTATION, TLS_DIR } from "../tls/mod.ts";
 
 /** The pod annotation naming the `pg_hba.conf` rules it runs with. */
 export const PG_HBA_ANNOTATION = "database.example.com/pg-hba";
 
-/** Where the pod sees `tls.crt`, `tls.key` and `ca.crt`. */
-export const TLS_DIR = "/etc/postgres-tls";
 const TLS_VOLUME = "tls";
 
 /**

@@ -108,7 +108,7 @@ realNodeTest("replicas 3 is a primary with two streaming standbys", async (t) =>
   });
 
   await t.step(
-    "TLS: the uri verifies the server (verify-full), both standbys stream over TLS, another CA and a name not in the certificate are refused",
+    "TLS: the uri verifies the server (verify-full), both standbys stream over TLS; plaintext, another CA and a name not in the certificate are refused",
     async () => {
       const ssl = "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
       assert.match(await psql(plane, ssl, { secret: SECRET }), /^t\|TLSv1\.[23]$/);

@@ -156,6 +156,10 @@ elif done:
     printf "\ninclude_if_exists = 'restore.conf'\n" >>"$PGDATA/postgresql.conf"
     # The instance manager's settings of the source (its standbys, its upstream) are not ours.
     rm -f "$PGDATA/instance.conf" "$PGDATA/standby.signal"
+    # A source with TLS served its rules from hba_file, outside the data directory, so the
+    # backup may hold none here: the recovery server listens on its socket only, and the
+    # pods name the operator's file again.
+    [ -f "$PGDATA/pg_hba.conf" ] || echo "local all all trust" >"$PGDATA/pg_hba.conf"
     touch "$PGDATA/recovery.signal"
     export PG_GRANDPARENT_PID=1
     server_log="$(dirname "$PGDATA")/restore.log"

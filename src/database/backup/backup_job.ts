@@ -128,7 +128,13 @@ export function backupJob(
               { name: "data", mountPath: DATA_DIR, readOnly: true },
               { name: "tmp", mountPath: "/tmp" },
               storeMount("BACKUP"),
-              { name: "tls", mountPath: TLS_DIR, readOnly: true },
+              // The file itself (subPath), not the Secret volume's symbolic link to it.
+              {
+                name: "tls",
+                mountPath: `${TLS_DIR}/pg_hba.conf`,
+                subPath: "pg_hba.conf",
+                readOnly: true,
+              },
             ],
           }],
           volumes: [

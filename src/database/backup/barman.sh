@@ -156,10 +156,14 @@ elif done:
     printf "\ninclude_if_exists = 'restore.conf'\n" >>"$PGDATA/postgresql.conf"
     # The instance manager's settings of the source (its standbys, its upstream) are not ours.
     rm -f "$PGDATA/instance.conf" "$PGDATA/standby.signal"
-    # A source with TLS served its rules from hba_file, outside the data directory, so the
-    # backup may hold none here: the recovery server listens on its socket only, and the
-    # pods name the operator's file again.
-    [ -f "$PGDATA/pg_hba.conf" ] || echo "local all all trust" >"$PGDATA/pg_hba.conf"
+    # A source with TLS served its rules from hba_file, outside the data directory: a backup
+    # holds that file in its place, or (taken by an earlier version) the Secret volume's
+    # symbolic link to it. The recovery server listens on its socket only; the pods name the
+    # operator's file again.
+    if [ -L "$PGDATA/pg_hba.conf" ] || [ ! -f "$PGDATA/pg_hba.conf" ]; then
+      rm -f "$PGDATA/pg_hba.conf"
+      echo "local all all trust" >"$PGDATA/pg_hba.conf"
+    fi
     touch "$PGDATA/recovery.signal"
     export PG_GRANDPARENT_PID=1
     server_log="$(dirname "$PGDATA")/restore.log"

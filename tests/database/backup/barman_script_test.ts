@@ -117,9 +117,13 @@ Deno.test("restore: the server is stopped only once the control file says it is 
   // PostgreSQL does when it promotes; the stub pg_ctl records what the control file said.
   const run = await runScript(["restore"], {
     "barman-cloud-backup-list": `cat <<'JSON'\n${JSON.stringify(LIST)}\nJSON`,
+    // A backup of a TLS source holds the Secret volume's link to its hba_file (older Jobs).
     "barman-cloud-restore":
-      'mkdir -p "$6" && echo 17 > "$6/PG_VERSION" && touch "$6/postgresql.conf"',
+      'mkdir -p "$6" && echo 17 > "$6/PG_VERSION" && touch "$6/postgresql.conf"' +
+      ' && ln -s ..data/pg_hba.conf "$6/pg_hba.conf"',
     "postgres": [
+      // The recovery server refuses to start without a readable pg_hba.conf, as PostgreSQL does.
+      'grep -q "^local" "$PGDATA/pg_hba.conf" || { echo "could not load pg_hba.conf" >&2; exit 1; }',
       'echo $$ > "$DIR/pid"',
       'rm -f "$PGDATA/recovery.signal"',
       "sleep 1.5",

@@ -84,6 +84,8 @@ async function main(args: string[]): Promise<number> {
   logMemoryLimits(logger);
 
   const instance = Deno.env.get("POD_NAME") ?? Deno.env.get("HOSTNAME") ?? "postgres-operator";
+  // The Lease's namespace, and the CA's beside it.
+  const ownNamespace = flags.leaderElectionNamespace ?? connection.namespace;
   // A client of its own, so that a burst of reconciles cannot delay lease renewals.
   const electionClient = flags.leaderElect
     ? new KubeClient(connection, {
@@ -94,7 +96,7 @@ async function main(args: string[]): Promise<number> {
   const elector = electionClient && new LeaderElector({
     lock: new KubeLeaseLock(
       electionClient,
-      flags.leaderElectionNamespace ?? connection.namespace,
+      ownNamespace,
       flags.leaderElectionId,
     ),
     leaseDurationMs: flags.leaseDurationMs,
@@ -134,10 +136,9 @@ async function main(args: string[]): Promise<number> {
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
   });
   // The installation's CA, beside the Lease: every Database's server certificate is its.
-  const caNamespace = flags.leaderElectionNamespace ?? connection.namespace;
-  const ca = await ensureCertificateAuthority(client, caNamespace).catch((error) => {
+  const ca = await ensureCertificateAuthority(client, ownNamespace).catch((error) => {
     logger.error("Cannot read or make the certificate authority", {
-      secret: `${caNamespace}/${CA_SECRET}`,
+      secret: `${ownNamespace}/${CA_SECRET}`,
       error: (error as Error).message,
     });
     Deno.exit(1);

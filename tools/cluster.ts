@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { helpAsked, parseClusterArgs } from "./cluster_args.ts";
+import { parseClusterArgs } from "./cluster_args.ts";
+import { helpAsked } from "./task_args.ts";
 import { ControlPlane } from "./testenv/mod.ts";
 
 const USAGE = "usage: deno task cluster [--real-nodes 1-3 | --real-node] [--object-store]\n" +

@@ -12,6 +12,7 @@
  * @module
  */
 import { MAX_REAL_NODES } from "./testenv/mod.ts";
+import { taskArgv } from "./task_args.ts";
 
 /** What the flags ask for, and the arguments that are not cluster flags. */
 export interface ClusterArgs {
@@ -23,12 +24,13 @@ export interface ClusterArgs {
 /** Parses the cluster flags. @throws {Error} with a one-line message for a bad value. */
 export function parseClusterArgs(args: string[]): ClusterArgs {
   const out: ClusterArgs = { realNodes: 0, objectStore: false, rest: [] };
-  for (let i = args[0] === "--" ? 1 : 0; i < args.length; i++) {
-    const arg = args[i]!;
+  const given = taskArgv(args);
+  for (let i = 0; i < given.length; i++) {
+    const arg = given[i]!;
     if (arg === "--real-node") out.realNodes = Math.max(out.realNodes, 1);
     else if (arg === "--object-store") out.objectStore = true;
     else if (arg === "--real-nodes" || arg.startsWith("--real-nodes=")) {
-      const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : args[++i];
+      const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : given[++i];
       const count = Number(value);
       if (!Number.isInteger(count) || count < 1 || count > MAX_REAL_NODES) {
         throw new Error(`--real-nodes takes 1 to ${MAX_REAL_NODES}, not ${value ?? "nothing"}`);
@@ -40,10 +42,4 @@ export function parseClusterArgs(args: string[]): ClusterArgs {
     throw new Error("--object-store needs real nodes: add --real-nodes N");
   }
   return out;
-}
-
-/** Whether `--help` or `-h` is among the arguments (after a leading `--`). */
-export function helpAsked(args: string[]): boolean {
-  const given = args[0] === "--" ? args.slice(1) : args;
-  return given.includes("--help") || given.includes("-h");
 }

@@ -24,6 +24,7 @@
  * @module
  */
 import { cp } from "node:fs/promises";
+import { helpAsked } from "./task_args.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 /** What the binary is built from: the entry point, its sources, and the config and lock. */
@@ -122,7 +123,7 @@ export function parseCompileArgs(args: string[]): { commit?: string; oldSpaceMiB
 const USAGE = "usage: deno task compile [--commit=SHA] [--max-old-space-size=MIB]";
 
 if (import.meta.main) {
-  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+  if (helpAsked(Deno.args)) {
     console.log(USAGE);
     Deno.exit(0);
   }

@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { helpAsked, parseClusterArgs } from "./cluster_args.ts";
+import { parseClusterArgs } from "./cluster_args.ts";
+import { helpAsked } from "./task_args.ts";
 import { printObjectStore } from "./cluster.ts";
 import { ControlPlane, startOperator } from "./testenv/mod.ts";
 

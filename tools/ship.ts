@@ -15,6 +15,7 @@
  */
 import { gitCommit } from "./compile.ts";
 import { DEFAULT_IMAGE, DEFAULT_MANIFESTS, imageFromEnv, imageOverlay } from "./image_overlay.ts";
+import { helpAsked, taskArgv } from "./task_args.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 /** The image `deno task image` builds unless `IMG` names another. */
@@ -165,8 +166,8 @@ export async function ship(task: string, extra: string[] = [], env: Env = {}): P
     console.error(`ship: ${error.message}`);
     return 2;
   }
-  if (extra[0] === "--") extra = extra.slice(1);
-  if (extra.includes("--help") || extra.includes("-h")) {
+  extra = taskArgv(extra);
+  if (helpAsked(extra)) {
     console.log(
       `usage: deno task ${task} [arguments for ${plan.command[0]}]\n  runs: ` +
         `${plan.command.join(" ")}${plan.overlay ? " <overlay of manifests with $IMG>" : ""}` +

@@ -65,13 +65,24 @@ export function taskUsage(spec: TaskSpec): string {
   return lines.join("\n");
 }
 
+/** A task's arguments without the leading `--` that `deno task name -- args` passes through. */
+export function taskArgv(args: string[]): string[] {
+  return args[0] === "--" ? args.slice(1) : args;
+}
+
+/** Whether `--help` or `-h` is among a task's arguments. */
+export function helpAsked(args: string[]): boolean {
+  const given = taskArgv(args);
+  return given.includes("--help") || given.includes("-h");
+}
+
 /**
  * Reads `args`: "help" when `--help` or `-h` is among them, else the values.
  * @throws {Error} naming the argument it cannot use.
  */
 export function readTaskArgs(spec: TaskSpec, args: string[]): "help" | { values: TaskValues } {
-  const given = args[0] === "--" ? args.slice(1) : args;
-  if (given.includes("--help") || given.includes("-h")) return "help";
+  const given = taskArgv(args);
+  if (helpAsked(given)) return "help";
   const options: Record<string, { type: "string" | "boolean"; default?: string | boolean }> = {};
   for (const [name, option] of Object.entries(spec.options)) {
     options[name] = {

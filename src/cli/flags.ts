@@ -210,7 +210,7 @@ export function parseFlags(argv: string[]): Flags {
     healthProbeBindAddress: str("health-probe-bind-address") ?? ":8081",
     leaderElect: bool("leader-elect", false),
     leaderElectionId: str("leader-election-id") ?? "postgres-operator.example.com",
-    clusterDomain: "cluster.local",
+    clusterDomain: str("cluster-domain") ?? "cluster.local",
     leaseDurationMs: num("leader-elect-lease-duration", 15, 1) * 1000,
     renewDeadlineMs: num("leader-elect-renew-deadline", 10, 1) * 1000,
     retryPeriodMs: num("leader-elect-retry-period", 2, 0.1) * 1000,
@@ -241,14 +241,12 @@ export function parseFlags(argv: string[]): Flags {
     if (value !== undefined) Object.assign(flags, { [camel(name)]: value });
   }
   if (logFormat) flags.logFormat = logFormat;
-  const domain = str("cluster-domain");
-  if (domain !== undefined) {
-    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) {
-      throw new UsageError(
-        `--cluster-domain must be a DNS domain such as cluster.local, got "${domain}"`,
-      );
-    }
-    flags.clusterDomain = domain;
+  if (
+    !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(flags.clusterDomain)
+  ) {
+    throw new UsageError(
+      `--cluster-domain must be a DNS domain such as cluster.local, got "${flags.clusterDomain}"`,
+    );
   }
   const certDir = str("metrics-cert-dir");
   if (certDir) flags.metricsCertDir = certDir;

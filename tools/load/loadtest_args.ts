@@ -10,6 +10,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { taskArgv } from "../task_args.ts";
 
 /** What one load test run does. */
 export interface LoadtestOptions {
@@ -57,7 +58,7 @@ const INTEGERS = ["count", "concurrency", "steady-seconds", "timeout"] as const;
  */
 export function parseLoadtestArgs(argv: string[]): LoadtestOptions | "help" {
   const { values } = parseArgs({
-    args: argv[0] === "--" ? argv.slice(1) : argv,
+    args: taskArgv(argv),
     strict: true,
     options: {
       "help": { type: "boolean", short: "h", default: false },

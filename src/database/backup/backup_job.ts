@@ -21,7 +21,7 @@ import {
   secretName,
 } from "../api/mod.ts";
 import { BARMAN_SCRIPT_ENV } from "./barman.ts";
-import { hbaVolume, TLS_DIR } from "../tls/mod.ts";
+import { TLS_DIR, TLS_VOLUME, tlsVolume } from "../tls/mod.ts";
 import { SCRIPT_ENV, storeEnv, storeMount, storeVolume } from "./store.ts";
 
 /** batch/v1 Jobs. */
@@ -130,7 +130,7 @@ export function backupJob(
               storeMount("BACKUP"),
               // The file itself (subPath), not the Secret volume's symbolic link to it.
               {
-                name: "tls",
+                name: TLS_VOLUME,
                 mountPath: `${TLS_DIR}/pg_hba.conf`,
                 subPath: "pg_hba.conf",
                 readOnly: true,
@@ -145,7 +145,7 @@ export function backupJob(
             { name: "tmp", emptyDir: {} },
             storeVolume("BACKUP", spec.objectStore),
             // barman-cloud-backup copies the server's hba_file, which is outside the data folder.
-            hbaVolume(secretName(db)),
+            tlsVolume(secretName(db), ["pg_hba.conf"], true),
           ],
         },
       },

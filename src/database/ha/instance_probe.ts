@@ -26,8 +26,8 @@ export interface ProbeTarget {
   password: string;
   /** The Database's CA (its Secret's `ca.crt`): then over TLS, the server verified. */
   ca?: string | undefined;
-  /** The name the server's certificate must carry (the pod's DNS name); `host` is an address. */
-  servername?: string | undefined;
+  /** The name the server's certificate must carry (the pod's DNS name): `host` is an address. */
+  servername: string;
   /** @default 2000 */
   timeoutMs?: number;
 }
@@ -71,13 +71,7 @@ export async function queryRow(
     user: target.user,
     password: target.password,
     database: "postgres",
-    ...(target.ca
-      ? {
-        ssl: target.servername
-          ? { ca: target.ca, servername: target.servername }
-          : { ca: target.ca, checkServerIdentity: () => undefined },
-      }
-      : {}),
+    ...(target.ca ? { ssl: { ca: target.ca, servername: target.servername } } : {}),
     connectionTimeoutMillis: timeout,
     query_timeout: timeout,
     statement_timeout: timeout,

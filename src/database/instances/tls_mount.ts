@@ -1,18 +1,15 @@
 /**
  * What a Database pod needs to serve TLS: the server certificate, its key, the CA and the
- * operator's `pg_hba.conf` (TLS only) from the credentials Secret, mounted read-only with mode 0640 (root-owned, group `postgres` through
- * the pod's `fsGroup`: PostgreSQL accepts a key file of root that its group may read), and the
+ * operator's `pg_hba.conf` (TLS only) from the credentials Secret (`tls/tls_volume.ts`), and the
  * server settings that use them. The key never leaves the Secret and this volume.
  *
  * @module
  */
 import { type Database, secretName } from "../api/mod.ts";
-import { PG_HBA_DIGEST, TLS_ANNOTATION, TLS_DIR } from "../tls/mod.ts";
+import { PG_HBA_DIGEST, TLS_ANNOTATION, TLS_DIR, TLS_VOLUME, tlsVolume } from "../tls/mod.ts";
 
 /** The pod annotation naming the `pg_hba.conf` rules it runs with. */
 export const PG_HBA_ANNOTATION = "database.example.com/pg-hba";
-
-const TLS_VOLUME = "tls";
 
 /**
  * The volume, its mount, postgres's `-c` settings, and the pod annotation naming the
@@ -24,14 +21,7 @@ export function tlsPodAdditions(db: Database, certificate: string | undefined) {
   if (!certificate) return { volumes: [], mounts: [], postgresArgs: [], annotations: {} };
   return {
     annotations: { [TLS_ANNOTATION]: certificate, [PG_HBA_ANNOTATION]: PG_HBA_DIGEST },
-    volumes: [{
-      name: TLS_VOLUME,
-      secret: {
-        secretName: secretName(db),
-        defaultMode: 0o640,
-        items: ["tls.crt", "tls.key", "ca.crt", "pg_hba.conf"].map((key) => ({ key, path: key })),
-      },
-    }],
+    volumes: [tlsVolume(secretName(db), ["tls.crt", "tls.key", "ca.crt", "pg_hba.conf"])],
     mounts: [{ name: TLS_VOLUME, mountPath: TLS_DIR, readOnly: true }],
     postgresArgs: [
       "-c",

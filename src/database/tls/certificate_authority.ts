@@ -45,10 +45,8 @@ export async function ensureCertificateAuthority(
   options: { signal?: AbortSignal; now?: Date } = {},
 ): Promise<CertificateAuthority> {
   const path = objectPath(CORE.secrets, namespace, CA_SECRET);
-  const read = () =>
-    client.request<TlsSecret>("GET", path, {
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+  const signal = options.signal ? { signal: options.signal } : {};
+  const read = () => client.request<TlsSecret>("GET", path, signal);
   let secret = await read().catch((error) => {
     if (error instanceof ApiError && error.code === 404) return undefined;
     throw error;
@@ -74,7 +72,7 @@ export async function ensureCertificateAuthority(
           data: { "tls.crt": btoa(made.certPem), "tls.key": btoa(made.keyPem) },
         },
         query: { fieldManager: FIELD_MANAGER },
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...signal,
       });
     } catch (error) {
       // Another replica made it first: use that one.

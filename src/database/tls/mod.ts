@@ -9,3 +9,4 @@ export * from "./certificate_authority.ts";
 export * from "./server_names.ts";
 export * from "./server_certificate.ts";
 export * from "./pg_hba.ts";
+export * from "./tls_volume.ts";

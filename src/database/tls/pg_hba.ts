@@ -10,26 +10,6 @@
  */
 import { createHash } from "node:crypto";
 
-/** Where a pod sees the Secret's `tls.crt`, `tls.key`, `ca.crt` and `pg_hba.conf`. */
-export const TLS_DIR = "/etc/postgres-tls";
-
-/**
- * The volume a pod beside an instance needs to read the server's `hba_file` at the same path: a
- * base backup copies it (barman-cloud-backup takes configuration files outside the data
- * directory along). Optional, so a Database without TLS mounts an empty folder.
- */
-export function hbaVolume(secretName: string) {
-  return {
-    name: "tls",
-    secret: {
-      secretName,
-      items: [{ key: "pg_hba.conf", path: "pg_hba.conf" }],
-      defaultMode: 0o640,
-      optional: true,
-    },
-  };
-}
-
 /** The rules, first match wins. */
 export const PG_HBA =
   `# Managed by postgres-operator (the Database's credentials Secret): TLS for every network
